@@ -1,0 +1,115 @@
+//! Framing: turning a byte stream into frames and frames back into bytes.
+//!
+//! A [`Codec`] is chosen per connection. Decoding is incremental: the driver appends
+//! whatever the socket gave it to one buffer and asks the decoder for every complete
+//! frame in it, so a frame split across reads, or many frames in one read, cost the same.
+
+mod delimited;
+mod length;
+
+use bytes::{Bytes, BytesMut};
+
+pub use delimited::Delimited;
+pub use length::LengthPrefixed;
+
+/// Default ceiling for one frame: large enough for any sane message, small enough that
+/// a peer cannot make us buffer without bound.
+pub const DEFAULT_MAX_FRAME: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameError {
+  /// A frame (or the unterminated rest of one) is larger than the configured maximum.
+  TooLarge { size: usize, max: usize },
+}
+
+impl std::fmt::Display for FrameError {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    match self {
+      FrameError::TooLarge { size, max } => {
+        write!(f, "frame of {size} bytes exceeds the maximum of {max} bytes")
+      }
+    }
+  }
+}
+
+impl std::error::Error for FrameError {}
+
+#[derive(Debug, Clone)]
+pub enum Codec {
+  /// Bytes are delivered as they arrive; writes go out unchanged.
+  Raw,
+  Delimited(Delimited),
+  LengthPrefixed(LengthPrefixed),
+}
+
+impl Codec {
+  /// Removes the next complete frame from the front of `buf`, if there is one.
+  /// `Raw` yields everything buffered as one chunk.
+  pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+    match self {
+      Codec::Raw if buf.is_empty() => Ok(None),
+      Codec::Raw => Ok(Some(buf.split().freeze())),
+      Codec::Delimited(c) => c.decode(buf),
+      Codec::LengthPrefixed(c) => c.decode(buf),
+    }
+  }
+
+  /// Appends `payload` to `out` as one frame.
+  pub fn encode(&self, payload: &[u8], out: &mut BytesMut) -> Result<(), FrameError> {
+    match self {
+      Codec::Raw => {
+        out.extend_from_slice(payload);
+        Ok(())
+      }
+      Codec::Delimited(c) => c.encode(payload, out),
+      Codec::LengthPrefixed(c) => c.encode(payload, out),
+    }
+  }
+
+  /// Whether frames carry boundaries (the JS side then sees `frame` rather than `data`).
+  pub fn is_framed(&self) -> bool {
+    !matches!(self, Codec::Raw)
+  }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+  use super::*;
+
+  /// Feeds `wire` to a fresh decoder split at every possible position (and as one
+  /// piece and byte by byte), checking that the frames come out the same each time.
+  pub fn decode_all_splits(make: impl Fn() -> Codec, wire: &[u8]) -> Vec<Vec<u8>> {
+    let whole = feed(make(), &[wire]);
+    for cut in 0..=wire.len() {
+      let (a, b) = wire.split_at(cut);
+      assert_eq!(feed(make(), &[a, b]), whole, "split at {cut}");
+    }
+    let bytes: Vec<&[u8]> = wire.chunks(1).collect();
+    assert_eq!(feed(make(), &bytes), whole, "byte by byte");
+    whole
+  }
+
+  fn feed(mut codec: Codec, pieces: &[&[u8]]) -> Vec<Vec<u8>> {
+    let mut buf = BytesMut::new();
+    let mut frames = Vec::new();
+    for piece in pieces {
+      buf.extend_from_slice(piece);
+      while let Some(frame) = codec.decode(&mut buf).expect("valid input") {
+        frames.push(frame.to_vec());
+      }
+    }
+    frames
+  }
+
+  #[test]
+  fn raw_passes_chunks_through() {
+    let mut codec = Codec::Raw;
+    let mut buf = BytesMut::from(&b"abc"[..]);
+    assert_eq!(codec.decode(&mut buf).unwrap().unwrap(), &b"abc"[..]);
+    assert_eq!(codec.decode(&mut buf).unwrap(), None);
+    let mut out = BytesMut::new();
+    codec.encode(b"xyz", &mut out).unwrap();
+    assert_eq!(&out[..], b"xyz");
+    assert!(!codec.is_framed());
+  }
+}

@@ -1,0 +1,174 @@
+//! One connection: the state shared between the JS thread and its driver task.
+//!
+//! JS writes land in the [`Outbox`] under a mutex (the hot path: no channel, no
+//! allocation per write) and wake the driver; everything else — end, destroy, pause,
+//! socket options — goes through the control channel, in order.
+
+mod driver;
+mod outbox;
+pub mod stats;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, Notify};
+
+use crate::bridge::{Bridge, Kind};
+use crate::codec::Codec;
+use crate::error::CoreError;
+use crate::policy::backoff::Backoff;
+use crate::transport::{dial::Tls, Target};
+
+pub use driver::Driver;
+pub use outbox::Outbox;
+pub use stats::{State, Stats};
+
+/// Per-connection settings. Socket options changed from JS later are kept here by the
+/// driver, so a reconnected socket gets them too.
+#[derive(Debug, Clone)]
+pub struct Options {
+  pub codec: Codec,
+  pub connect_timeout: Option<Duration>,
+  pub idle_timeout: Option<Duration>,
+  pub no_delay: bool,
+  /// SO_KEEPALIVE with this initial delay (0: the system's).
+  pub keep_alive: Option<u64>,
+  /// Keep writing after the peer ends its side (Node's `allowHalfOpen`).
+  pub allow_half_open: bool,
+  pub offline_limit: usize,
+}
+
+impl Default for Options {
+  fn default() -> Self {
+    Options {
+      codec: Codec::Raw,
+      connect_timeout: None,
+      idle_timeout: None,
+      no_delay: true,
+      keep_alive: None,
+      allow_half_open: false,
+      offline_limit: 16 * 1024 * 1024,
+    }
+  }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Control {
+  /// Flush, then end our side; stop reconnecting.
+  End,
+  /// Close now; drop what is queued.
+  Destroy,
+  Pause,
+  Resume,
+  NoDelay(bool),
+  /// Enable, and initial delay in ms.
+  KeepAlive(bool, u64),
+  /// Idle timeout in ms; 0 turns it off.
+  Timeout(u64),
+}
+
+pub struct Shared {
+  pub id: u32,
+  outbox: Mutex<Outbox>,
+  wake_writer: Notify,
+  control: mpsc::UnboundedSender<Control>,
+  /// Encodes frames written from JS; the decoder lives in the driver.
+  encoder: Codec,
+  pub stats: Stats,
+  bridge: Arc<Bridge>,
+}
+
+impl Shared {
+  /// Creates a connection and the driver that will run it on the runtime.
+  pub fn new(id: u32, bridge: Arc<Bridge>, options: Options) -> (Arc<Shared>, driver::Driver) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared {
+      id,
+      outbox: Mutex::new(Outbox::new(options.offline_limit)),
+      wake_writer: Notify::new(),
+      control: tx,
+      encoder: options.codec.clone(),
+      stats: Stats::default(),
+      bridge: bridge.clone(),
+    });
+    let driver = driver::Driver::new(shared.clone(), bridge, rx, options);
+    (shared, driver)
+  }
+
+  /// Queues bytes from JS; `frame` asks for them to be framed by the codec;
+  /// `ack` asks for a `Written` event once everything queued has been flushed.
+  pub fn write(&self, data: &[u8], frame: bool, ack: bool) {
+    let mut framed;
+    let bytes = if frame && self.encoder.is_framed() {
+      framed = bytes::BytesMut::with_capacity(data.len() + 8);
+      if let Err(e) = self.encoder.encode(data, &mut framed) {
+        self.outbox.lock().unwrap().completed(data.len() as u64);
+        self.emit_error(&e.into());
+        return;
+      }
+      Stats::add(&self.stats.frames_out, 1);
+      &framed[..]
+    } else {
+      data
+    };
+    let result = {
+      let mut outbox = self.outbox.lock().unwrap();
+      if ack {
+        outbox.request_ack();
+      }
+      outbox.push(bytes, data.len() as u64)
+    };
+    match result {
+      Ok(()) => self.wake_writer.notify_one(),
+      Err(o) => {
+        let mut e = CoreError::new(
+          "ERR_OFFLINE_QUEUE_FULL",
+          format!("offline queue full: {} bytes queued, a write of {} refused (limit {})", o.queued, o.refused, o.limit),
+        );
+        e.syscall = Some("write");
+        self.emit_error(&e);
+        // The refused write still counts as handled, so report it as such.
+        self.wake_writer.notify_one();
+      }
+    }
+  }
+
+  pub fn snapshot(&self) -> Snapshot {
+    let s = &self.stats;
+    Snapshot {
+      bytes_in: Stats::get(&s.bytes_in),
+      bytes_out: Stats::get(&s.bytes_out),
+      frames_in: Stats::get(&s.frames_in),
+      frames_out: Stats::get(&s.frames_out),
+      reconnects: Stats::get(&s.reconnects),
+      queued: self.outbox.lock().unwrap().len() as u64,
+      state: s.state(),
+    }
+  }
+
+  pub fn control(&self, c: Control) {
+    // The driver is gone only after `Close`; late calls then have nothing to do.
+    let _ = self.control.send(c);
+  }
+
+  pub fn emit_error(&self, e: &CoreError) {
+    self.bridge.push(self.id, Kind::Error, e.to_json().to_string().as_bytes());
+  }
+}
+
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+  pub bytes_in: u64,
+  pub bytes_out: u64,
+  pub frames_in: u64,
+  pub frames_out: u64,
+  pub reconnects: u64,
+  pub queued: u64,
+  pub state: State,
+}
+
+/// How a connection comes to be.
+pub enum Origin {
+  Dial { target: Target, tls: Option<Tls>, backoff: Option<Backoff> },
+  Accepted(crate::transport::Incoming),
+}

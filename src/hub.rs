@@ -1,0 +1,93 @@
+//! One JS environment's share of the core: its bridge, and its connections and
+//! servers by id. Node's main thread and each worker thread have their own hub, so
+//! tearing one down touches nothing of the others.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::bridge::Bridge;
+use crate::conn::{self, Origin, Shared};
+use crate::runtime;
+use crate::server::{self, Server, ServerOptions};
+
+enum Handle {
+  Conn(Arc<Shared>),
+  Server(Arc<Server>),
+}
+
+pub struct Hub {
+  bridge: Arc<Bridge>,
+  handles: Mutex<HashMap<u32, Handle>>,
+  next_id: AtomicU32,
+}
+
+impl Hub {
+  pub fn new(bridge: Arc<Bridge>) -> Arc<Hub> {
+    Arc::new(Hub { bridge, handles: Mutex::new(HashMap::new()), next_id: AtomicU32::new(1) })
+  }
+
+  pub fn bridge(&self) -> Arc<Bridge> {
+    self.bridge.clone()
+  }
+
+  fn next_id(&self) -> u32 {
+    self.next_id.fetch_add(1, Ordering::Relaxed)
+  }
+
+  /// Registers a connection; it starts when the returned function is called.
+  pub fn connection(self: &Arc<Self>, options: conn::Options) -> (u32, impl FnOnce(Origin)) {
+    let id = self.next_id();
+    let (shared, driver) = Shared::new(id, self.bridge.clone(), options);
+    self.handles.lock().unwrap().insert(id, Handle::Conn(shared));
+    let hub = self.clone();
+    let start = move |origin| {
+      runtime::get().spawn(async move {
+        driver.run(origin).await;
+        hub.handles.lock().unwrap().remove(&id);
+      });
+    };
+    (id, start)
+  }
+
+  pub fn connect(self: &Arc<Self>, options: conn::Options, origin: Origin) -> u32 {
+    let (id, start) = self.connection(options);
+    start(origin);
+    id
+  }
+
+  pub fn listen(self: &Arc<Self>, options: ServerOptions) -> u32 {
+    let id = self.next_id();
+    let handle = Arc::new(Server::default());
+    self.handles.lock().unwrap().insert(id, Handle::Server(handle.clone()));
+    let hub = self.clone();
+    runtime::get().spawn(async move {
+      server::run(hub.clone(), id, handle, options).await;
+      hub.handles.lock().unwrap().remove(&id);
+    });
+    id
+  }
+
+  pub fn conn(&self, id: u32) -> Option<Arc<Shared>> {
+    match self.handles.lock().unwrap().get(&id) {
+      Some(Handle::Conn(c)) => Some(c.clone()),
+      _ => None,
+    }
+  }
+
+  pub fn close_server(&self, id: u32) {
+    if let Some(Handle::Server(s)) = self.handles.lock().unwrap().get(&id) {
+      s.close();
+    }
+  }
+
+  /// The environment is going away: close everything it owns, now.
+  pub fn shutdown(&self) {
+    for handle in self.handles.lock().unwrap().values() {
+      match handle {
+        Handle::Conn(c) => c.control(conn::Control::Destroy),
+        Handle::Server(s) => s.close(),
+      }
+    }
+  }
+}

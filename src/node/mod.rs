@@ -1,0 +1,172 @@
+//! The Node-API surface: plain functions (cheaper to call than class methods), used
+//! only by `lib/native.js` and its callers. Handles are numeric ids; events come back
+//! through the environment's bridge.
+
+mod options;
+
+use std::ptr;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi::{sys, Env};
+use napi_derive::napi;
+
+use crate::bridge::{tsfn, Bridge};
+use crate::conn::Control;
+use crate::hub::Hub;
+
+struct EnvState {
+  hub: Arc<Hub>,
+  tsfn: Arc<tsfn::Tsfn>,
+}
+
+fn state(env: &Env) -> Result<&'static EnvState> {
+  env
+    .get_instance_data::<EnvState>()?
+    .map(|s| &*s)
+    .ok_or_else(|| Error::new(Status::GenericFailure, "connkit: init() was not called in this environment"))
+}
+
+/// Runs on the JS thread when events are waiting: one Buffer, one call.
+fn deliver(env: sys::napi_env, js_fn: sys::napi_value, bridge: &Bridge) {
+  bridge.drain(|events| unsafe {
+    let mut data = ptr::null_mut();
+    let mut buffer = ptr::null_mut();
+    if sys::napi_create_buffer_copy(env, events.len(), events.as_ptr().cast(), &mut data, &mut buffer) != sys::Status::napi_ok {
+      return; // the environment is going away
+    }
+    let mut undefined = ptr::null_mut();
+    sys::napi_get_undefined(env, &mut undefined);
+    let mut result = ptr::null_mut();
+    if sys::napi_call_function(env, undefined, js_fn, 1, &buffer, &mut result) == sys::Status::napi_pending_exception {
+      // The dispatcher catches listener errors itself; anything else is uncaught.
+      let mut error = ptr::null_mut();
+      sys::napi_get_and_clear_last_exception(env, &mut error);
+      sys::napi_fatal_exception(env, error);
+    }
+  });
+}
+
+/// Sets up this environment (main thread or worker): `dispatch` receives every batch.
+#[napi]
+pub fn init(env: Env, dispatch: Function<Buffer, ()>) -> Result<()> {
+  if env.get_instance_data::<EnvState>()?.is_some() {
+    return Err(Error::new(Status::GenericFailure, "connkit: already initialised in this environment"));
+  }
+  let (bridge, tsfn) = unsafe { tsfn::create(env.raw(), dispatch.raw(), deliver)? };
+  let hub = Hub::new(bridge.clone());
+  env.set_instance_data(EnvState { hub: hub.clone(), tsfn: tsfn.clone() }, (), |_| {})?;
+  // Worker termination or process exit: close every socket and stop all deliveries.
+  env.add_env_cleanup_hook((hub, bridge, tsfn), |(hub, bridge, tsfn)| {
+    hub.shutdown();
+    bridge.close(|| tsfn.release());
+  })?;
+  Ok(())
+}
+
+/// Keeps the event loop alive (true) or lets it exit (false); `lib/dispatch.js`
+/// calls it when its count of referenced, active handles crosses zero.
+#[napi]
+pub fn set_ref(env: Env, on: bool) -> Result<()> {
+  let s = state(&env)?;
+  s.tsfn.set_ref(env.raw(), on)
+}
+
+#[napi]
+pub fn connect(env: Env, config: options::ConnectConfig) -> Result<u32> {
+  let (conn, origin) = options::connect(&config)?;
+  Ok(state(&env)?.hub.connect(conn, origin))
+}
+
+#[napi]
+pub fn listen(env: Env, config: options::ListenConfig) -> Result<u32> {
+  let server = options::listen(&config)?;
+  Ok(state(&env)?.hub.listen(server))
+}
+
+#[napi]
+pub fn close_server(env: Env, id: u32) -> Result<()> {
+  state(&env)?.hub.close_server(id);
+  Ok(())
+}
+
+/// Bit flags of a write record.
+const FRAME: u8 = 1;
+const ACK: u8 = 2;
+const RECORD_HEADER: usize = 9;
+
+/// Every write of one JS tick, as records `u32 id | u8 flags | u32 length | bytes`
+/// (little-endian): one native call however many writes and connections.
+#[napi]
+pub fn write_batch(env: Env, batch: &[u8]) -> Result<()> {
+  let hub = &state(&env)?.hub;
+  let mut at = 0;
+  while at + RECORD_HEADER <= batch.len() {
+    let id = u32::from_le_bytes(batch[at..at + 4].try_into().unwrap());
+    let flags = batch[at + 4];
+    let len = u32::from_le_bytes(batch[at + 5..at + 9].try_into().unwrap()) as usize;
+    let data = batch
+      .get(at + RECORD_HEADER..at + RECORD_HEADER + len)
+      .ok_or_else(|| Error::new(Status::InvalidArg, "truncated write batch"))?;
+    if let Some(conn) = hub.conn(id) {
+      conn.write(data, flags & FRAME != 0, flags & ACK != 0);
+    }
+    at += RECORD_HEADER + len;
+  }
+  Ok(())
+}
+
+/// One large write, not worth copying into a batch first.
+#[napi]
+pub fn write(env: Env, id: u32, data: &[u8], flags: u32) -> Result<()> {
+  if let Some(conn) = state(&env)?.hub.conn(id) {
+    conn.write(data, flags as u8 & FRAME != 0, flags as u8 & ACK != 0);
+  }
+  Ok(())
+}
+
+/// Control operations, numbered as in `lib/native.js`.
+#[napi]
+pub fn control(env: Env, id: u32, op: u32, arg: f64, arg2: f64) -> Result<()> {
+  let c = match op {
+    0 => Control::End,
+    1 => Control::Destroy,
+    2 => Control::Pause,
+    3 => Control::Resume,
+    4 => Control::NoDelay(arg != 0.0),
+    5 => Control::KeepAlive(arg != 0.0, arg2.max(0.0) as u64),
+    6 => Control::Timeout(arg.max(0.0) as u64),
+    _ => return Err(Error::new(Status::InvalidArg, format!("unknown control op {op}"))),
+  };
+  if let Some(conn) = state(&env)?.hub.conn(id) {
+    conn.control(c);
+  }
+  Ok(())
+}
+
+#[napi(object)]
+pub struct ConnectionStats {
+  pub bytes_in: f64,
+  pub bytes_out: f64,
+  pub frames_in: f64,
+  pub frames_out: f64,
+  pub reconnects: f64,
+  pub queued: f64,
+  pub state: String,
+}
+
+#[napi]
+pub fn stats(env: Env, id: u32) -> Result<Option<ConnectionStats>> {
+  Ok(state(&env)?.hub.conn(id).map(|c| {
+    let s = c.snapshot();
+    ConnectionStats {
+      bytes_in: s.bytes_in as f64,
+      bytes_out: s.bytes_out as f64,
+      frames_in: s.frames_in as f64,
+      frames_out: s.frames_out as f64,
+      reconnects: s.reconnects as f64,
+      queued: s.queued as f64,
+      state: s.state.name().into(),
+    }
+  }))
+}

@@ -1,0 +1,104 @@
+//! Opening client connections.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpStream, UnixStream};
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::ClientConfig;
+use tokio_rustls::TlsConnector;
+
+use super::stdio::{self, ChildProcess};
+use super::Stream;
+use crate::error::CoreError;
+
+#[derive(Debug, Clone)]
+pub enum Target {
+  Tcp { host: String, port: u16 },
+  Unix { path: String },
+  /// A child process; `command` is run directly, not through a shell.
+  Stdio { command: String, args: Vec<String> },
+}
+
+#[derive(Clone)]
+pub struct Tls {
+  pub config: Arc<ClientConfig>,
+  /// Name to send as SNI and to verify the certificate against (Node's `servername`).
+  pub server_name: ServerName<'static>,
+}
+
+pub struct Dialed {
+  pub stream: Stream,
+  /// Set for `Target::Stdio`: the driver waits on it to report the exit.
+  pub child: Option<ChildProcess>,
+}
+
+/// Opens one connection to `target`, within `timeout` if given.
+pub async fn dial(target: &Target, tls: Option<&Tls>, timeout: Option<Duration>) -> Result<Dialed, CoreError> {
+  let attempt = open(target, tls);
+  match timeout {
+    None => attempt.await,
+    Some(t) => match tokio::time::timeout(t, attempt).await {
+      Ok(r) => r,
+      Err(_) => Err(timed_out(target)),
+    },
+  }
+}
+
+async fn open(target: &Target, tls: Option<&Tls>) -> Result<Dialed, CoreError> {
+  match target {
+    Target::Tcp { host, port } => {
+      let tcp = TcpStream::connect((host.as_str(), *port))
+        .await
+        .map_err(|e| CoreError::io(&e, "connect").at(host.as_str(), Some(*port)))?;
+      let stream = match tls {
+        None => Stream::Tcp(tcp),
+        Some(tls) => {
+          let conn = TlsConnector::from(tls.config.clone())
+            .connect(tls.server_name.clone(), tcp)
+            .await
+            .map_err(|e| tls_error(&e))?;
+          Stream::Tls(Box::new(conn.into()))
+        }
+      };
+      Ok(Dialed { stream, child: None })
+    }
+    Target::Unix { path } => {
+      let unix = UnixStream::connect(path).await.map_err(|e| CoreError::io(&e, "connect").at(path.as_str(), None))?;
+      Ok(Dialed { stream: Stream::Unix(unix), child: None })
+    }
+    Target::Stdio { command, args } => {
+      let spawn_error = |e: std::io::Error| CoreError::io(&e, "spawn").at(command.as_str(), None);
+      let child = std::process::Command::new(command)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .map_err(spawn_error)?;
+      let (pipes, process) = stdio::spawn(child).map_err(spawn_error)?;
+      Ok(Dialed { stream: Stream::Stdio(pipes), child: Some(process) })
+    }
+  }
+}
+
+/// rustls reports certificate problems as `InvalidData` carrying a rustls error.
+pub(super) fn tls_error(e: &std::io::Error) -> CoreError {
+  let detail = e.get_ref().map(|inner| inner.to_string()).unwrap_or_else(|| e.to_string());
+  let code = if detail.contains("certificate") || detail.contains("Certificate") {
+    "ERR_TLS_CERT_INVALID"
+  } else {
+    "ERR_TLS_HANDSHAKE"
+  };
+  CoreError::new(code, format!("TLS handshake failed: {detail}"))
+}
+
+fn timed_out(target: &Target) -> CoreError {
+  let mut e = CoreError::new("ETIMEDOUT", "connect ETIMEDOUT");
+  e.syscall = Some("connect");
+  match target {
+    Target::Tcp { host, port } => e.at(host.as_str(), Some(*port)),
+    Target::Unix { path } => e.at(path.as_str(), None),
+    Target::Stdio { command, .. } => e.at(command.as_str(), None),
+  }
+}
