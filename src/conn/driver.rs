@@ -82,7 +82,8 @@ impl Driver {
       Origin::Dial { target, tls, backoff } => self.dial_loop(target, tls, backoff).await,
     };
     self.shared.stats.set_state(State::Closed);
-    self.emit_json(Kind::Close, json!({ "hadError": had_error }));
+    let stats = self.shared.snapshot().to_json();
+    self.emit_json(Kind::Close, json!({ "hadError": had_error, "stats": stats }));
   }
 
   /// Reports how a connection that will not be reconnected ended.

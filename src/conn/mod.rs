@@ -167,6 +167,20 @@ pub struct Snapshot {
   pub state: State,
 }
 
+impl Snapshot {
+  pub fn to_json(&self) -> serde_json::Value {
+    serde_json::json!({
+      "bytesIn": self.bytes_in,
+      "bytesOut": self.bytes_out,
+      "framesIn": self.frames_in,
+      "framesOut": self.frames_out,
+      "reconnects": self.reconnects,
+      "queued": self.queued,
+      "state": self.state.name(),
+    })
+  }
+}
+
 /// How a connection comes to be.
 pub enum Origin {
   Dial { target: Target, tls: Option<Tls>, backoff: Option<Backoff> },

@@ -144,29 +144,9 @@ pub fn control(env: Env, id: u32, op: u32, arg: f64, arg2: f64) -> Result<()> {
   Ok(())
 }
 
-#[napi(object)]
-pub struct ConnectionStats {
-  pub bytes_in: f64,
-  pub bytes_out: f64,
-  pub frames_in: f64,
-  pub frames_out: f64,
-  pub reconnects: f64,
-  pub queued: f64,
-  pub state: String,
-}
-
+/// Counters of a live connection (a closed one's last counters come with its close
+/// event), as the same JSON the close event carries.
 #[napi]
-pub fn stats(env: Env, id: u32) -> Result<Option<ConnectionStats>> {
-  Ok(state(&env)?.hub.conn(id).map(|c| {
-    let s = c.snapshot();
-    ConnectionStats {
-      bytes_in: s.bytes_in as f64,
-      bytes_out: s.bytes_out as f64,
-      frames_in: s.frames_in as f64,
-      frames_out: s.frames_out as f64,
-      reconnects: s.reconnects as f64,
-      queued: s.queued as f64,
-      state: s.state.name().into(),
-    }
-  }))
+pub fn stats(env: Env, id: u32) -> Result<Option<String>> {
+  Ok(state(&env)?.hub.conn(id).map(|c| c.snapshot().to_json().to_string()))
 }

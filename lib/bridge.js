@@ -1,0 +1,99 @@
+'use strict';
+
+// The JS end of src/bridge: one call from the core brings a Buffer holding every
+// event queued since the last one; it is sliced here and each event handed to its
+// handle. Also keeps the count of referenced handles that decides whether connkit
+// keeps the process alive.
+
+const native = require('./native');
+
+// Event kinds, as in src/bridge/event.rs.
+const Kind = Object.freeze({
+  Connect: 1,
+  Data: 2,
+  Frame: 3,
+  End: 4,
+  Written: 5,
+  Timeout: 6,
+  Error: 7,
+  Reconnecting: 8,
+  Disconnect: 9,
+  Close: 10,
+  Exit: 11,
+  Listening: 20,
+  Connection: 21,
+  ServerClose: 22,
+});
+
+const HEADER = 9;
+const handles = new Map();
+
+function rethrow(err) {
+  throw err;
+}
+
+function dispatch(batch) {
+  const end = batch.length;
+  let at = 0;
+  while (at + HEADER <= end) {
+    const id = batch.readUInt32LE(at);
+    const kind = batch[at + 4];
+    const len = batch.readUInt32LE(at + 5);
+    const payload = batch.subarray(at + HEADER, at + HEADER + len);
+    at += HEADER + len;
+    const handle = handles.get(id);
+    if (handle === undefined) continue;
+    try {
+      handle._onEvent(kind, payload);
+    } catch (err) {
+      // A throwing listener must not cost the rest of the batch; it still surfaces
+      // as an uncaught exception, as it would from a Node socket.
+      process.nextTick(rethrow, err);
+    }
+  }
+}
+
+native.init(dispatch);
+
+let referenced = 0;
+
+/** Counts handles that keep the process alive; the core is told only at 0 <-> 1. */
+function ref() {
+  if (referenced++ === 0) native.setRef(true);
+}
+
+function unref() {
+  if (--referenced === 0) native.setRef(false);
+}
+
+function register(id, handle) {
+  handles.set(id, handle);
+}
+
+function unregister(id) {
+  handles.delete(id);
+}
+
+/**
+ * Keeps a handle's share of the process's liveness right: it counts while it is
+ * active (not closed) and the user has not `unref()`ed it.
+ */
+class Liveness {
+  constructor() {
+    this.active = false;
+    this.wanted = true;
+    this.counted = false;
+  }
+
+  set(active, wanted) {
+    this.active = active;
+    this.wanted = wanted;
+    const count = active && wanted;
+    if (count === this.counted) return;
+    this.counted = count;
+    if (count) ref();
+    else unref();
+  }
+}
+
+module.exports = { Kind, register, unregister, Liveness, native };

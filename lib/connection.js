@@ -1,0 +1,365 @@
+'use strict';
+
+// A connection handled by the core, with the surface of a Node socket: write()
+// with backpressure, end(), destroy(), pause()/resume(), setNoDelay(), setKeepAlive(),
+// setTimeout(), ref()/unref(), and the events connect, data (or frame), end, drain,
+// timeout, error, close — plus reconnecting, disconnect and exit.
+
+const { EventEmitter } = require('node:events');
+const { StringDecoder } = require('node:string_decoder');
+const { Kind, register, unregister, Liveness, native } = require('./bridge');
+const { connectOptions } = require('./options');
+const { fromCore, invalidType, withCode } = require('./errors');
+const writer = require('./writer');
+
+// Control operations, as in src/node/mod.rs.
+const Op = Object.freeze({ End: 0, Destroy: 1, Pause: 2, Resume: 3, NoDelay: 4, KeepAlive: 5, Timeout: 6 });
+
+const DEFAULT_HIGH_WATER_MARK = 16 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+/** Marks a connection the core accepted on a server, rather than one to dial. */
+class Accepted {
+  constructor(id, framed, addresses, server) {
+    Object.assign(this, { id, framed, addresses, server });
+  }
+}
+
+function readTotal(payload) {
+  return payload.readUInt32LE(0) + payload.readUInt32LE(4) * 2 ** 32;
+}
+
+class Connection extends EventEmitter {
+  constructor(options, connectListener) {
+    super();
+    let id;
+    if (options instanceof Accepted) {
+      id = options.id;
+      this._framed = options.framed;
+      this._server = options.server;
+      this._setAddresses(options.addresses);
+      this._hwm = DEFAULT_HIGH_WATER_MARK;
+    } else {
+      const config = connectOptions(options);
+      if (connectListener !== undefined && typeof connectListener !== 'function') {
+        throw invalidType('connectListener', 'of type function', connectListener);
+      }
+      this._framed = config.connection.framing.kind !== 'raw';
+      this._server = null;
+      this._hwm = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+      id = native.connect(config);
+      if (connectListener) this.once('connect', connectListener);
+    }
+    this._id = id;
+    this.connecting = true;
+    this.destroyed = false;
+    this._ending = false; // end() called
+    this._peerEnded = false;
+    this._closed = false;
+    this._destroyError = null;
+    this._paused = false;
+    this._held = []; // events that arrived while paused
+    this._decoder = null;
+    // Write accounting: bytes handed to the core, and bytes it reported done.
+    this._handed = 0;
+    this._done = 0;
+    this._callbacks = []; // [offset, callback] waiting for `_done` to pass offset
+    this._needDrain = false;
+    this.bytesRead = 0;
+    this._finalStats = null;
+    this._liveness = new Liveness();
+    register(id, this);
+    this._liveness.set(true, true);
+  }
+
+  _setAddresses(a) {
+    this.remoteAddress = a.remoteAddress ?? undefined;
+    this.remotePort = a.remotePort ?? undefined;
+    this.remoteFamily = a.remoteFamily ?? undefined;
+    this.localAddress = a.localAddress ?? undefined;
+    this.localPort = a.localPort ?? undefined;
+  }
+
+  get readyState() {
+    if (this._closed) return 'closed';
+    if (this.connecting) return 'opening';
+    if (this._ending) return this._peerEnded ? 'closed' : 'readOnly';
+    return this._peerEnded ? 'writeOnly' : 'open';
+  }
+
+  get pending() {
+    return this.connecting;
+  }
+
+  get writableLength() {
+    return this._handed - this._done;
+  }
+
+  get writableHighWaterMark() {
+    return this._hwm;
+  }
+
+  get bytesWritten() {
+    return this._handed;
+  }
+
+  /** Whether writes are framed by the core (the connection then emits `frame`). */
+  get framed() {
+    return this._framed;
+  }
+
+  write(data, encoding, callback) {
+    if (typeof encoding === 'function') {
+      callback = encoding;
+      encoding = undefined;
+    }
+    if (callback !== undefined && typeof callback !== 'function') {
+      throw invalidType('callback', 'of type function', callback);
+    }
+    if (this._ending || this.destroyed) {
+      const err = this.destroyed
+        ? withCode(Error, 'ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed')
+        : withCode(Error, 'ERR_STREAM_WRITE_AFTER_END', 'write after end');
+      process.nextTick(() => {
+        if (callback) callback(err);
+        this.emit('error', err);
+      });
+      return false;
+    }
+    const flags = this._framed ? writer.FRAME : 0;
+    if (typeof data === 'string') {
+      const len = Buffer.byteLength(data, encoding);
+      const ack = this._wantsAck(len, callback);
+      writer.writeString(this._id, flags | ack, data, encoding);
+      this._handed += len;
+    } else if (ArrayBuffer.isView(data)) {
+      const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      writer.writeBytes(this._id, flags | this._wantsAck(bytes.length, callback), bytes);
+      this._handed += bytes.length;
+    } else {
+      throw invalidType('chunk', 'of type string or an instance of Buffer or Uint8Array', data);
+    }
+    if (callback) this._callbacks.push([this._handed, callback]);
+    const ok = this._handed - this._done < this._hwm;
+    if (!ok) this._needDrain = true;
+    return ok;
+  }
+
+  /** The ack flag for a write of `len` bytes: asked for when someone waits on it. */
+  _wantsAck(len, callback) {
+    const over = this._handed + len - this._done >= this._hwm;
+    return callback !== undefined || over ? writer.ACK : 0;
+  }
+
+  end(data, encoding, callback) {
+    if (typeof data === 'function') [data, encoding, callback] = [undefined, undefined, data];
+    else if (typeof encoding === 'function') [encoding, callback] = [undefined, encoding];
+    if (data !== undefined && data !== null) this.write(data, encoding);
+    if (callback) this.once('finish', callback);
+    if (this._ending || this.destroyed) return this;
+    this._ending = true;
+    // 'finish' once everything written so far is flushed.
+    writer.writeBytes(this._id, writer.ACK, EMPTY);
+    this._callbacks.push([this._handed, (err) => err || this.emit('finish')]);
+    writer.flush(); // the core must see the writes before the end
+    native.control(this._id, Op.End, 0, 0);
+    return this;
+  }
+
+  destroy(err) {
+    if (this.destroyed) return this;
+    this.destroyed = true;
+    this._destroyError = err ?? null;
+    native.control(this._id, Op.Destroy, 0, 0);
+    return this;
+  }
+
+  /** Closes the connection for good: alias of `end()` that also stops reconnecting. */
+  close() {
+    return this.end();
+  }
+
+  pause() {
+    if (!this._paused) {
+      this._paused = true;
+      native.control(this._id, Op.Pause, 0, 0);
+    }
+    return this;
+  }
+
+  resume() {
+    if (this._paused) {
+      this._paused = false;
+      native.control(this._id, Op.Resume, 0, 0);
+      const held = this._held;
+      this._held = [];
+      for (const [kind, payload] of held) this._onEvent(kind, payload);
+    }
+    return this;
+  }
+
+  isPaused() {
+    return this._paused;
+  }
+
+  setEncoding(encoding) {
+    this._decoder = new StringDecoder(encoding);
+    return this;
+  }
+
+  setNoDelay(noDelay = true) {
+    native.control(this._id, Op.NoDelay, noDelay ? 1 : 0, 0);
+    return this;
+  }
+
+  setKeepAlive(enable = false, initialDelay = 0) {
+    native.control(this._id, Op.KeepAlive, enable ? 1 : 0, initialDelay);
+    return this;
+  }
+
+  setTimeout(timeout, callback) {
+    if (!Number.isFinite(timeout) || timeout < 0) throw invalidType('timeout', 'a number >= 0', timeout);
+    native.control(this._id, Op.Timeout, timeout, 0);
+    if (callback) {
+      if (timeout === 0) this.removeListener('timeout', callback);
+      else this.once('timeout', callback);
+    }
+    return this;
+  }
+
+  ref() {
+    this._liveness.set(this._liveness.active, true);
+    return this;
+  }
+
+  unref() {
+    this._liveness.set(this._liveness.active, false);
+    return this;
+  }
+
+  address() {
+    if (this.localPort === undefined) return {};
+    return { address: this.localAddress, port: this.localPort, family: this.remoteFamily };
+  }
+
+  /** Counters kept by the core: bytes and frames each way, reconnects, state. */
+  stats() {
+    if (this._finalStats) return { ...this._finalStats };
+    const live = native.stats(this._id);
+    return live === null ? { state: this.connecting ? 'connecting' : 'closed' } : JSON.parse(live);
+  }
+
+  _onEvent(kind, payload) {
+    if (this._paused && (kind === Kind.Data || kind === Kind.Frame || kind === Kind.End)) {
+      this._held.push([kind, Buffer.from(payload)]);
+      return;
+    }
+    switch (kind) {
+      case Kind.Data:
+        this.bytesRead += payload.length;
+        this.emit('data', this._decoder ? this._decoder.write(payload) : payload);
+        break;
+      case Kind.Frame:
+        this.bytesRead += payload.length;
+        this.emit('frame', payload);
+        break;
+      case Kind.Written:
+        this._written(readTotal(payload));
+        break;
+      case Kind.Connect:
+        this._setAddresses(JSON.parse(payload.toString()));
+        this.connecting = false;
+        this._peerEnded = false;
+        if (this._server) this._server._established(this);
+        this.emit('connect');
+        this.emit('ready');
+        break;
+      case Kind.End:
+        this._peerEnded = true;
+        if (this._decoder) {
+          const rest = this._decoder.end();
+          if (rest) this.emit('data', rest);
+        }
+        this.emit('end');
+        break;
+      case Kind.Timeout:
+        this.emit('timeout');
+        break;
+      case Kind.Error:
+        this._error(fromCore(payload));
+        break;
+      case Kind.Reconnecting: {
+        const info = JSON.parse(payload.toString());
+        const event = { delay: info.delay, attempt: info.attempt };
+        if (info.error) event.error = fromCore(Buffer.from(JSON.stringify(info.error)));
+        this.emit('reconnecting', event);
+        break;
+      }
+      case Kind.Disconnect: {
+        const info = JSON.parse(payload.toString());
+        this.connecting = true;
+        this.emit('disconnect', info.error ? fromCore(Buffer.from(JSON.stringify(info.error))) : undefined);
+        break;
+      }
+      case Kind.Exit: {
+        const { code, signal } = JSON.parse(payload.toString());
+        this.emit('exit', code, signal);
+        break;
+      }
+      case Kind.Close: {
+        const { hadError, stats } = JSON.parse(payload.toString());
+        this._finalStats = stats;
+        this._close(hadError);
+        break;
+      }
+    }
+  }
+
+  _written(total) {
+    this._done = total;
+    const callbacks = this._callbacks;
+    let n = 0;
+    while (n < callbacks.length && callbacks[n][0] <= total) n++;
+    const ready = callbacks.splice(0, n);
+    for (const [, callback] of ready) callback(null);
+    if (this._needDrain) {
+      if (this._handed - this._done < this._hwm) {
+        this._needDrain = false;
+        this.emit('drain');
+      } else {
+        writer.writeBytes(this._id, writer.ACK, EMPTY); // ask again
+      }
+    }
+  }
+
+  _error(err) {
+    // A handshake that failed before the server announced the connection is the
+    // server's business ('tlsClientError'), not an unhandled error.
+    if (this._server && this.connecting) {
+      this._server._clientError(err, this);
+      return;
+    }
+    this.emit('error', err);
+  }
+
+  _close(hadError) {
+    this._closed = true;
+    this.connecting = false;
+    this.destroyed = true;
+    unregister(this._id);
+    this._liveness.set(false, this._liveness.wanted);
+    const unfinished = this._callbacks;
+    this._callbacks = [];
+    if (unfinished.length) {
+      const err = withCode(Error, 'ERR_STREAM_DESTROYED', 'connection closed before the write was flushed');
+      for (const [, callback] of unfinished) callback(err);
+    }
+    if (this._destroyError) {
+      this.emit('error', this._destroyError);
+      hadError = true;
+    }
+    this.emit('close', hadError);
+  }
+}
+
+module.exports = { Connection, Accepted };

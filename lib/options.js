@@ -1,0 +1,191 @@
+'use strict';
+
+// Validation of connkit's own options, with Node-style TypeErrors thrown at once,
+// and their translation into the normalised form the core takes (src/node/options.rs).
+
+const { invalidType, invalidValue } = require('./errors');
+
+const TRANSPORTS = ['tcp', 'tls', 'unix', 'stdio'];
+const SERVER_TRANSPORTS = ['tcp', 'tls', 'unix'];
+
+function check(opts, name, type, test = () => true, reason = 'is invalid') {
+  const v = opts[name];
+  if (v === undefined) return undefined;
+  const ok = type === 'integer' ? Number.isInteger(v) : type === 'buffer' ? isBytes(v) : typeof v === type;
+  if (!ok) throw invalidType(name, `of type ${type === 'buffer' ? 'string or Buffer' : type}`, v);
+  if (!test(v)) throw invalidValue(name, reason, v);
+  return v;
+}
+
+const nonNegative = (v) => v >= 0 && Number.isFinite(v);
+const isBytes = (v) => typeof v === 'string' || ArrayBuffer.isView(v);
+const toBuffer = (v) => (typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+
+function plainObject(value, name) {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidType(name, 'of type object', value);
+  }
+  return value;
+}
+
+function transportOf(opts, allowed) {
+  const given = check(opts, 'transport', 'string', (t) => allowed.includes(t), `must be one of ${allowed.join(', ')}`);
+  if (given) return given;
+  if (opts.path !== undefined) return 'unix';
+  if (opts.command !== undefined && allowed.includes('stdio')) return 'stdio';
+  if (opts.tls === true || opts.cert !== undefined || opts.ca !== undefined) return 'tls';
+  return 'tcp';
+}
+
+function tlsOf(opts) {
+  const ca = opts.ca;
+  if (ca !== undefined && !isBytes(ca) && !(Array.isArray(ca) && ca.every(isBytes))) {
+    throw invalidType('ca', 'a string, Buffer, or an array of them', ca);
+  }
+  check(opts, 'cert', 'buffer');
+  check(opts, 'key', 'buffer');
+  check(opts, 'servername', 'string');
+  check(opts, 'rejectUnauthorized', 'boolean');
+  check(opts, 'requestCert', 'boolean');
+  return {
+    ca: ca === undefined ? undefined : [].concat(ca).map(toBuffer),
+    cert: opts.cert === undefined ? undefined : toBuffer(opts.cert),
+    key: opts.key === undefined ? undefined : toBuffer(opts.key),
+    servername: opts.servername,
+    rejectUnauthorized: opts.rejectUnauthorized,
+    requestCert: opts.requestCert,
+  };
+}
+
+function framingOf(opts) {
+  const maxFrame = check(opts, 'maxFrameSize', 'integer', (v) => v > 0 && v <= 0xffffffff, 'must be between 1 and 2^32-1');
+  const framing = opts.framing;
+  if (framing === undefined || framing === 'raw') return { kind: 'raw' };
+  if (framing === 'length') return { kind: 'length', maxFrame };
+  if (framing !== null && typeof framing === 'object' && framing.delimiter !== undefined) {
+    if (!isBytes(framing.delimiter)) throw invalidType('framing.delimiter', 'a string or Buffer', framing.delimiter);
+    const delimiter = toBuffer(framing.delimiter);
+    if (delimiter.length === 0) throw invalidValue('framing.delimiter', 'must not be empty', framing.delimiter);
+    return { kind: 'delimited', delimiter, maxFrame };
+  }
+  throw invalidValue('framing', "must be 'raw', 'length' or { delimiter }", framing);
+}
+
+function connectionOf(opts) {
+  const keepAlive = opts.keepAlive;
+  if (keepAlive !== undefined && typeof keepAlive !== 'boolean' && !(Number.isInteger(keepAlive) && keepAlive >= 0)) {
+    throw invalidType('keepAlive', 'a boolean or an initial delay in ms', keepAlive);
+  }
+  return {
+    framing: framingOf(opts),
+    connectTimeout: check(opts, 'connectTimeout', 'number', nonNegative, 'must be >= 0'),
+    timeout: check(opts, 'timeout', 'number', nonNegative, 'must be >= 0'),
+    noDelay: check(opts, 'noDelay', 'boolean'),
+    keepAlive: keepAlive === true ? 0 : keepAlive === false ? undefined : keepAlive,
+    allowHalfOpen: check(opts, 'allowHalfOpen', 'boolean'),
+    offlineQueueBytes: check(opts, 'offlineQueueBytes', 'integer', (v) => v >= 0, 'must be >= 0'),
+  };
+}
+
+const PRESETS = ['thrift', 'jstp', 'connman', 'socket-ipc'];
+const CAPS = ['clamp', 'grow-below', 'grow-below-snap'];
+
+function range(value, name) {
+  if (typeof value === 'number' && nonNegative(value)) return { min: value, max: value };
+  if (value && nonNegative(value.min) && nonNegative(value.max) && value.min <= value.max) return value;
+  throw invalidValue(name, 'must be a number of ms or { min, max } with min <= max', value);
+}
+
+function reconnectOf(value) {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return {};
+  const r = plainObject(value, 'reconnect');
+  check(r, 'preset', 'string', (p) => PRESETS.includes(p), `must be one of ${PRESETS.join(', ')}`);
+  check(r, 'cap', 'string', (c) => CAPS.includes(c), `must be one of ${CAPS.join(', ')}`);
+  for (const name of ['initialDelay', 'factor', 'maxDelay', 'budget', 'resetDelay']) {
+    check(r, name, 'number', nonNegative, 'must be a finite number >= 0');
+  }
+  check(r, 'maxAttempts', 'integer', (v) => v >= 0, 'must be >= 0');
+  const out = {
+    preset: r.preset,
+    initialDelay: r.initialDelay,
+    factor: r.factor,
+    maxDelay: r.maxDelay,
+    cap: r.cap,
+    maxAttempts: r.maxAttempts,
+    budget: r.budget,
+    resetDelay: r.resetDelay,
+  };
+  if (r.jitter === 'none') out.jitterRatio = 0;
+  else if (typeof r.jitter === 'number') {
+    if (!(r.jitter >= 0 && r.jitter <= 1)) throw invalidValue('reconnect.jitter', 'as a ratio must be within [0, 1]', r.jitter);
+    out.jitterRatio = r.jitter;
+  } else if (r.jitter !== undefined) {
+    const j = range(r.jitter, 'reconnect.jitter');
+    out.jitterMin = j.min;
+    out.jitterMax = j.max;
+  }
+  if (r.dropDelay !== undefined) {
+    const d = range(r.dropDelay, 'reconnect.dropDelay');
+    out.dropDelayMin = d.min;
+    out.dropDelayMax = d.max;
+  }
+  return out;
+}
+
+function portOf(opts, required) {
+  const port = opts.port;
+  if (port === undefined && !required) return undefined;
+  if (!Number.isInteger(port)) throw invalidType('port', 'of type number', port);
+  if (port < 0 || port > 65535) throw invalidValue('port', 'must be >= 0 and <= 65535', port);
+  return port;
+}
+
+/** Options of `createConnection` / `Client`, checked and normalised for the core. */
+function connectOptions(options) {
+  const opts = plainObject(options, 'options');
+  const transport = transportOf(opts, TRANSPORTS);
+  check(opts, 'host', 'string');
+  check(opts, 'path', 'string', (p) => p.length > 0, 'must not be empty');
+  check(opts, 'command', 'string', (c) => c.length > 0, 'must not be empty');
+  if (opts.args !== undefined && !(Array.isArray(opts.args) && opts.args.every((a) => typeof a === 'string'))) {
+    throw invalidType('args', 'an array of strings', opts.args);
+  }
+  if (transport === 'unix' && opts.path === undefined) throw invalidType('path', 'of type string', opts.path);
+  if (transport === 'stdio' && opts.command === undefined) throw invalidType('command', 'of type string', opts.command);
+  check(opts, 'highWaterMark', 'integer', (v) => v > 0, 'must be > 0');
+  return {
+    transport,
+    host: opts.host,
+    port: transport === 'tcp' || transport === 'tls' ? portOf(opts, true) : undefined,
+    path: opts.path,
+    command: opts.command,
+    args: opts.args,
+    tls: transport === 'tls' ? tlsOf(opts) : undefined,
+    reconnect: reconnectOf(opts.reconnect),
+    connection: connectionOf(opts),
+  };
+}
+
+/**
+ * Options of `createServer` plus those of `listen()`. `located: false` checks a
+ * server's options before `listen()` has said where.
+ */
+function listenOptions(options, { located = true } = {}) {
+  const opts = plainObject(options, 'options');
+  const transport = transportOf(opts, SERVER_TRANSPORTS);
+  check(opts, 'host', 'string');
+  check(opts, 'path', 'string', (p) => p.length > 0, 'must not be empty');
+  if (located && transport === 'unix' && opts.path === undefined) throw invalidType('path', 'of type string', opts.path);
+  return {
+    transport,
+    host: opts.host,
+    port: transport === 'unix' ? undefined : portOf(opts, false),
+    path: opts.path,
+    tls: transport === 'tls' ? tlsOf(opts) : undefined,
+    connection: connectionOf(opts),
+  };
+}
+
+module.exports = { connectOptions, listenOptions, plainObject };

@@ -1,0 +1,146 @@
+'use strict';
+
+// A server run by the core (TCP, TLS or unix socket), with the surface of a Node
+// `net.Server`: listen(), address(), close(), ref()/unref(), and the events
+// listening, connection, error and close.
+
+const { EventEmitter } = require('node:events');
+const { Kind, register, unregister, Liveness, native } = require('./bridge');
+const { Connection, Accepted } = require('./connection');
+const { listenOptions, plainObject } = require('./options');
+const { fromCore, invalidType, withCode } = require('./errors');
+
+class Server extends EventEmitter {
+  constructor(options, connectionListener) {
+    super();
+    if (typeof options === 'function') [options, connectionListener] = [{}, options];
+    this._options = { ...plainObject(options, 'options') };
+    listenOptions(this._options, { located: false });
+    if (connectionListener !== undefined) {
+      if (typeof connectionListener !== 'function') throw invalidType('connectionListener', 'of type function', connectionListener);
+      this.on('connection', connectionListener);
+    }
+    this._id = null;
+    this._address = null;
+    this._connections = new Set();
+    this._closing = false;
+    this._listenerClosed = false;
+    this.listening = false;
+    this._liveness = new Liveness();
+  }
+
+  /**
+   * listen([port[, host]][, callback]) | listen(path[, callback]) |
+   * listen({ port, host, path }[, callback])
+   */
+  listen(...args) {
+    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
+    let where = {};
+    if (typeof args[0] === 'object' && args[0] !== null) where = args[0];
+    else if (typeof args[0] === 'string' && !/^\d+$/.test(args[0])) where = { path: args[0] };
+    else if (args[0] !== undefined) where = { port: Number(args[0]), host: args[1] };
+    if (this._id !== null) {
+      const err = withCode(Error, 'ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
+      throw err;
+    }
+    const config = listenOptions({ ...this._options, ...where });
+    this._framed = config.connection.framing.kind !== 'raw';
+    if (callback) this.once('listening', callback);
+    this._id = native.listen(config);
+    register(this._id, this);
+    this._liveness.set(true, this._liveness.wanted);
+    return this;
+  }
+
+  address() {
+    return this._address;
+  }
+
+  /** Stops accepting; 'close' follows once every accepted connection has closed. */
+  close(callback) {
+    if (callback) {
+      if (this._id === null || this._listenerClosed) {
+        process.nextTick(callback, withCode(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.'));
+        return this;
+      }
+      this.once('close', callback);
+    }
+    if (this._id !== null && !this._closing) {
+      this._closing = true;
+      native.closeServer(this._id);
+    }
+    return this;
+  }
+
+  get connections() {
+    return this._connections.size;
+  }
+
+  getConnections(callback) {
+    process.nextTick(callback, null, this._connections.size);
+    return this;
+  }
+
+  ref() {
+    this._liveness.set(this._liveness.active, true);
+    return this;
+  }
+
+  unref() {
+    this._liveness.set(this._liveness.active, false);
+    return this;
+  }
+
+  _onEvent(kind, payload) {
+    switch (kind) {
+      case Kind.Listening:
+        this._address = JSON.parse(payload.toString());
+        this.listening = true;
+        this.emit('listening');
+        break;
+      case Kind.Connection: {
+        const id = payload.readUInt32LE(0);
+        const addresses = JSON.parse(payload.subarray(4).toString());
+        const conn = new Connection(new Accepted(id, this._framed, addresses, this));
+        this._connections.add(conn);
+        conn.once('close', () => {
+          this._connections.delete(conn);
+          this._maybeClosed();
+        });
+        break;
+      }
+      case Kind.Error:
+        this.emit('error', fromCore(payload));
+        break;
+      case Kind.ServerClose:
+        this.listening = false;
+        this._listenerClosed = true;
+        unregister(this._id);
+        this._liveness.set(false, this._liveness.wanted);
+        this._maybeClosed();
+        break;
+    }
+  }
+
+  /** An accepted connection finished its handshake. */
+  _established(conn) {
+    this.emit('connection', conn);
+  }
+
+  _clientError(err, conn) {
+    if (this.listenerCount('tlsClientError') > 0) this.emit('tlsClientError', err, conn);
+  }
+
+  _maybeClosed() {
+    if (this._listenerClosed && this._connections.size === 0 && !this._emittedClose) {
+      this._emittedClose = true;
+      this.emit('close');
+    }
+  }
+}
+
+function createServer(options, connectionListener) {
+  return new Server(options, connectionListener);
+}
+
+module.exports = { Server, createServer };

@@ -1,0 +1,75 @@
+'use strict';
+
+// Writes from JS, coalesced: every write of one tick is copied into one buffer and
+// handed to the core in a single native call when the tick's microtasks run.
+// Record layout (little-endian): u32 id | u8 flags | u32 length | bytes.
+
+const { native } = require('./bridge');
+
+const FRAME = 1;
+const ACK = 2;
+const HEADER = 9;
+// Writes this large go straight to the core: copying them first would cost more
+// than the call it saves.
+const DIRECT = 64 * 1024;
+
+let batch = Buffer.allocUnsafe(256 * 1024);
+let used = 0;
+let scheduled = false;
+
+function flush() {
+  scheduled = false;
+  if (used === 0) return;
+  native.writeBatch(batch.subarray(0, used));
+  used = 0;
+}
+
+function reserve(n) {
+  if (used + n <= batch.length) return;
+  flush();
+  if (n > batch.length) batch = Buffer.allocUnsafe(n);
+}
+
+function header(id, flags, len) {
+  batch.writeUInt32LE(id, used);
+  batch[used + 4] = flags;
+  batch.writeUInt32LE(len, used + 5);
+  used += HEADER;
+}
+
+function schedule() {
+  if (!scheduled) {
+    scheduled = true;
+    queueMicrotask(flush);
+  }
+}
+
+/** Queues `data` (a Buffer or typed array) for connection `id`. */
+function writeBytes(id, flags, data) {
+  if (data.length >= DIRECT) {
+    flush(); // keep order with what this tick already queued
+    native.write(id, data, flags);
+    return;
+  }
+  reserve(HEADER + data.length);
+  header(id, flags, data.length);
+  batch.set(data, used);
+  used += data.length;
+  schedule();
+}
+
+/** Queues a string without making an intermediate Buffer; returns its byte length. */
+function writeString(id, flags, string, encoding) {
+  const len = Buffer.byteLength(string, encoding);
+  if (len >= DIRECT) {
+    writeBytes(id, flags, Buffer.from(string, encoding));
+    return len;
+  }
+  reserve(HEADER + len);
+  header(id, flags, len);
+  used += batch.write(string, used, len, encoding);
+  schedule();
+  return len;
+}
+
+module.exports = { writeBytes, writeString, flush, FRAME, ACK };
