@@ -1,0 +1,96 @@
+'use strict';
+
+// Shared test helpers: bounded waits, temp paths, certificates made at test time,
+// and child processes that are always stopped by their own PID.
+
+const { execFileSync, spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.join(__dirname, '..');
+
+/**
+ * Resolves with the event's arguments, or rejects after `ms`. Unlike
+ * `events.once`, an 'error' event does not reject a wait for another event.
+ */
+function waitFor(emitter, event, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const listener = (...args) => {
+      clearTimeout(timer);
+      resolve(args);
+    };
+    const timer = setTimeout(() => {
+      emitter.removeListener(event, listener);
+      reject(new Error(`timed out after ${ms} ms waiting for '${event}'`));
+    }, ms);
+    emitter.once(event, listener);
+  });
+}
+
+/** Polls `predicate` until true, or fails after `ms`. */
+async function until(predicate, ms = 5000, what = 'condition') {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function tmpDir() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'connkit-'));
+}
+
+function tmpSocket(name = 's.sock') {
+  return path.join(tmpDir(), name);
+}
+
+async function listening(server, ...args) {
+  server.listen(...args);
+  await waitFor(server, 'listening');
+  return server.address();
+}
+
+/** A CA and a server certificate for `localhost` / 127.0.0.1, made with openssl. */
+function makeCerts() {
+  const dir = tmpDir();
+  const run = (args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=connkit test CA']);
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
+  fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf']);
+  // A second, unrelated CA, to check that verification really checks.
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other.key', '-out', 'other.pem', '-days', '2', '-subj', '/CN=other CA']);
+  const read = (f) => fs.readFileSync(path.join(dir, f));
+  return { ca: read('ca.pem'), cert: read('server.pem'), key: read('server.key'), otherCa: read('other.pem') };
+}
+
+/**
+ * Runs `source` in a new node process with connkit resolvable, bounded by `ms`.
+ * Resolves with { code, signal, stdout, stderr, ms }.
+ */
+function runNode(source, { ms = 10000, args = [] } = {}) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, [...args, '-e', source], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_PATH: path.dirname(ROOT) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      process.kill(child.pid, 'SIGKILL');
+      reject(new Error(`child did not exit within ${ms} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, ms);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+module.exports = { ROOT, waitFor, until, tmpDir, tmpSocket, listening, makeCerts, runNode };

@@ -1,0 +1,244 @@
+'use strict';
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const net = require('node:net');
+const ck = require('..');
+const { waitFor, listening, tmpSocket, makeCerts, runNode } = require('./helpers');
+
+/** An echo server on the given transport; resolves with where it listens. */
+async function echoServer(options, where = [0, '127.0.0.1']) {
+  const server = ck.createServer(options, (conn) => {
+    conn.on('error', () => {}); // clients here destroy with data unread: ECONNRESET
+    conn.on('data', (d) => conn.write(d));
+    conn.on('frame', (f) => conn.write(f));
+  });
+  const address = await listening(server, ...where);
+  return { server, address };
+}
+
+async function roundTrip(conn, payload) {
+  const chunks = [];
+  let got = 0;
+  const done = new Promise((resolve) =>
+    conn.on('data', (d) => {
+      chunks.push(Buffer.from(d));
+      got += d.length;
+      if (got >= payload.length) resolve();
+    }),
+  );
+  conn.write(payload);
+  await done;
+  return Buffer.concat(chunks);
+}
+
+test('tcp: echo through a connkit server, addresses as Node reports them', async () => {
+  const { server, address } = await echoServer({});
+  const conn = ck.createConnection({ port: address.port, host: '127.0.0.1' });
+  await waitFor(conn, 'connect');
+  assert.equal(conn.remoteAddress, '127.0.0.1');
+  assert.equal(conn.remotePort, address.port);
+  assert.equal(conn.remoteFamily, 'IPv4');
+  assert.ok(conn.localPort > 0);
+  assert.equal(conn.readyState, 'open');
+  const payload = Buffer.alloc(300 * 1024, 7);
+  payload.write('start');
+  assert.deepEqual(await roundTrip(conn, payload), payload);
+  conn.end();
+  const [hadError] = await waitFor(conn, 'close');
+  assert.equal(hadError, false);
+  assert.equal(conn.readyState, 'closed');
+  const stats = conn.stats();
+  assert.equal(stats.bytesOut, payload.length);
+  assert.equal(stats.bytesIn, payload.length);
+  server.close();
+  await waitFor(server, 'close');
+});
+
+test('tcp: interoperates with plain Node net on both sides', async () => {
+  const nodeServer = net.createServer((s) => s.pipe(s));
+  await new Promise((r) => nodeServer.listen(0, '127.0.0.1', r));
+  const conn = ck.createConnection({ port: nodeServer.address().port, host: '127.0.0.1' });
+  await waitFor(conn, 'connect');
+  assert.equal((await roundTrip(conn, Buffer.from('via node'))).toString(), 'via node');
+  conn.destroy();
+  await waitFor(conn, 'close');
+  nodeServer.close();
+
+  const { server, address } = await echoServer({});
+  const socket = net.connect(address.port, '127.0.0.1');
+  const echoed = new Promise((resolve) => socket.once('data', resolve));
+  socket.write('to connkit');
+  assert.equal((await echoed).toString(), 'to connkit');
+  socket.destroy();
+  server.close();
+  await waitFor(server, 'close');
+});
+
+test('tcp: connection refused is an Error with Node fields, then close', async () => {
+  const probe = net.createServer();
+  await new Promise((r) => probe.listen(0, '127.0.0.1', r));
+  const { port } = probe.address();
+  await new Promise((r) => probe.close(r));
+  const conn = ck.createConnection({ port, host: '127.0.0.1' });
+  // Like a Node socket, error and close are emitted in the same tick: arm both.
+  const closed = waitFor(conn, 'close');
+  const [err] = await waitFor(conn, 'error');
+  assert.ok(err instanceof Error);
+  assert.equal(err.code, 'ECONNREFUSED');
+  assert.equal(err.syscall, 'connect');
+  assert.equal(err.address, '127.0.0.1');
+  assert.equal(err.port, port);
+  assert.equal(err.message, `connect ECONNREFUSED 127.0.0.1:${port}`);
+  const [hadError] = await closed;
+  assert.equal(hadError, true);
+});
+
+test('tcp: host names resolve (localhost)', async () => {
+  const { server, address } = await echoServer({}, [0, '127.0.0.1']);
+  const conn = ck.createConnection({ port: address.port, host: 'localhost' });
+  await waitFor(conn, 'connect');
+  assert.equal((await roundTrip(conn, Buffer.from('named'))).toString(), 'named');
+  conn.destroy();
+  await waitFor(conn, 'close');
+  server.close();
+});
+
+test('unix: echo over a socket file, which is removed on close', async () => {
+  const path = tmpSocket();
+  const { server, address } = await echoServer({}, [path]);
+  assert.equal(address, path);
+  const conn = ck.createConnection({ path });
+  await waitFor(conn, 'connect');
+  assert.equal((await roundTrip(conn, Buffer.from('over uds'))).toString(), 'over uds');
+  conn.end();
+  await waitFor(conn, 'close');
+  server.close();
+  await waitFor(server, 'close');
+  assert.equal(fs.existsSync(path), false);
+});
+
+test('unix: a stale socket file is reclaimed, a live one refused', async () => {
+  const path = tmpSocket();
+  // A socket file nobody listens on, as a process killed while listening leaves it.
+  const crashed = await runNode(
+    `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`,
+  );
+  assert.equal(crashed.signal, 'SIGKILL');
+  assert.ok(fs.existsSync(path));
+  const { server } = await echoServer({}, [path]);
+  const conn = ck.createConnection({ path });
+  await waitFor(conn, 'connect');
+  conn.destroy();
+
+  const second = ck.createServer({});
+  second.listen(path);
+  const [err] = await waitFor(second, 'error');
+  assert.equal(err.code, 'EADDRINUSE');
+  server.close();
+  await waitFor(server, 'close');
+});
+
+test('tls: verified with a CA made at test time; untrusted and wrong-name certificates refused', async () => {
+  const certs = makeCerts();
+  const { server, address } = await echoServer({ transport: 'tls', cert: certs.cert, key: certs.key });
+  const port = address.port;
+
+  const good = ck.createConnection({ transport: 'tls', host: 'localhost', port, ca: certs.ca.toString() });
+  await waitFor(good, 'connect');
+  assert.equal((await roundTrip(good, Buffer.alloc(100 * 1024, 3))).length, 100 * 1024);
+  good.end();
+  await waitFor(good, 'close');
+
+  const byIp = ck.createConnection({ transport: 'tls', host: '127.0.0.1', port, ca: [certs.ca] });
+  await waitFor(byIp, 'connect');
+  byIp.destroy();
+
+  const untrusted = ck.createConnection({ transport: 'tls', host: 'localhost', port, ca: certs.otherCa });
+  const untrustedClosed = waitFor(untrusted, 'close');
+  const [err] = await waitFor(untrusted, 'error');
+  assert.equal(err.code, 'ERR_TLS_CERT_INVALID');
+  assert.deepEqual(await untrustedClosed, [true]);
+
+  const defaultRoots = ck.createConnection({ transport: 'tls', host: 'localhost', port });
+  assert.equal((await waitFor(defaultRoots, 'error'))[0].code, 'ERR_TLS_CERT_INVALID');
+
+  const wrongName = ck.createConnection({ transport: 'tls', host: '127.0.0.1', port, ca: certs.ca, servername: 'example.com' });
+  assert.equal((await waitFor(wrongName, 'error'))[0].code, 'ERR_TLS_CERT_INVALID');
+
+  const unchecked = ck.createConnection({ transport: 'tls', host: 'localhost', port, rejectUnauthorized: false });
+  await waitFor(unchecked, 'connect');
+  unchecked.destroy();
+
+  server.close();
+  await waitFor(server, 'close');
+});
+
+test('tls: a connkit server talks to Node tls, a connkit client to a Node tls server', async () => {
+  const tls = require('node:tls');
+  const certs = makeCerts();
+  const { server, address } = await echoServer({ transport: 'tls', cert: certs.cert, key: certs.key });
+  const socket = tls.connect({ port: address.port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost' });
+  await new Promise((r) => socket.once('secureConnect', r));
+  socket.write('node tls client');
+  const [reply] = await waitFor(socket, 'data');
+  assert.equal(reply.toString(), 'node tls client');
+  socket.destroy();
+  server.close();
+
+  const nodeServer = tls.createServer({ cert: certs.cert, key: certs.key }, (s) => s.pipe(s));
+  await new Promise((r) => nodeServer.listen(0, '127.0.0.1', r));
+  const conn = ck.createConnection({ transport: 'tls', host: 'localhost', port: nodeServer.address().port, ca: certs.ca });
+  await waitFor(conn, 'connect');
+  assert.equal((await roundTrip(conn, Buffer.from('to node tls'))).toString(), 'to node tls');
+  conn.destroy();
+  await waitFor(conn, 'close');
+  nodeServer.close();
+});
+
+test('tls server: a failed handshake goes to tlsClientError, the server carries on', async () => {
+  const certs = makeCerts();
+  const { server, address } = await echoServer({ transport: 'tls', cert: certs.cert, key: certs.key });
+  const clientErrors = [];
+  server.on('tlsClientError', (err) => clientErrors.push(err));
+  const garbage = net.connect(address.port, '127.0.0.1');
+  garbage.write('this is not a TLS ClientHello\r\n\r\n');
+  garbage.resume();
+  await waitFor(garbage, 'close');
+  assert.equal(clientErrors.length, 1);
+  assert.match(clientErrors[0].code, /^ERR_TLS/);
+  const conn = ck.createConnection({ transport: 'tls', host: 'localhost', port: address.port, ca: certs.ca });
+  await waitFor(conn, 'connect');
+  conn.destroy();
+  server.close();
+  await waitFor(server, 'close');
+});
+
+test('stdio: a child process as a connection; its exit is reported', async () => {
+  const echo = 'process.stdin.on("data", (d) => process.stdout.write(d)); process.stdin.on("end", () => process.exit(3))';
+  const conn = ck.createConnection({ command: process.execPath, args: ['-e', echo] });
+  await waitFor(conn, 'connect');
+  assert.equal((await roundTrip(conn, Buffer.from('through a child'))).toString(), 'through a child');
+  const exited = waitFor(conn, 'exit');
+  conn.end();
+  const [code, signal] = await exited;
+  assert.equal(code, 3);
+  assert.equal(signal, null);
+  await waitFor(conn, 'close');
+});
+
+test('stdio: destroy() kills the child; a missing command is ENOENT', async () => {
+  const conn = ck.createConnection({ command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] });
+  await waitFor(conn, 'connect');
+  const exited = waitFor(conn, 'exit');
+  conn.destroy();
+  const [code, signal] = await exited;
+  assert.equal(code, null);
+  assert.equal(signal, 'SIGKILL');
+
+  const missing = ck.createConnection({ command: '/nonexistent/connkit-test-binary' });
+  const [err] = await waitFor(missing, 'error');
+  assert.equal(err.code, 'ENOENT');
+  assert.equal(err.syscall, 'spawn');
+});
