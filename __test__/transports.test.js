@@ -221,11 +221,12 @@ test('stdio: a child process as a connection; its exit is reported', async () =>
   await waitFor(conn, 'connect');
   assert.equal((await roundTrip(conn, Buffer.from('through a child'))).toString(), 'through a child');
   const exited = waitFor(conn, 'exit');
+  const closed = waitFor(conn, 'close');
   conn.end();
   const [code, signal] = await exited;
   assert.equal(code, 3);
   assert.equal(signal, null);
-  await waitFor(conn, 'close');
+  assert.deepEqual(await closed, [false]);
 });
 
 test('stdio: destroy() kills the child; a missing command is ENOENT', async () => {
