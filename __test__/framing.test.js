@@ -1,0 +1,128 @@
+'use strict';
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const net = require('node:net');
+const ck = require('..');
+const { waitFor, listening, until } = require('./helpers');
+
+/** A connkit server that records frames per connection and the errors it sees. */
+async function frameServer(options) {
+  const seen = { frames: [], errors: [], conns: [] };
+  const server = ck.createServer(options, (conn) => {
+    seen.conns.push(conn);
+    conn.on('frame', (f) => seen.frames.push(Buffer.from(f)));
+    conn.on('error', (e) => seen.errors.push(e));
+  });
+  const { port } = await listening(server, 0, '127.0.0.1');
+  return { server, port, seen };
+}
+
+test('length framing: frames split at any boundary by a raw Node peer arrive whole', async () => {
+  const { server, port, seen } = await frameServer({ framing: 'length' });
+  const frames = ['a', '', 'ümlaut ✓', 'x'.repeat(70000)].map((s) => Buffer.from(s));
+  const wire = Buffer.concat(frames.flatMap((f) => [Buffer.from([0, 0, 0, 0].map((_, i) => (f.length >>> (24 - 8 * i)) & 255)), f]));
+  const socket = net.connect(port, '127.0.0.1');
+  // Dribble the wire out a few bytes at a time, so frames straddle many reads.
+  for (let at = 0; at < wire.length; at += 7) {
+    socket.write(wire.subarray(at, at + 7));
+    if (at % 700 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await until(() => seen.frames.length === frames.length, 5000, 'all frames');
+  assert.deepEqual(seen.frames, frames);
+  socket.destroy();
+  server.close();
+});
+
+test('length framing: connkit to connkit, thousands of frames in order', async () => {
+  const { server, port, seen } = await frameServer({ framing: 'length' });
+  const conn = ck.createConnection({ port, host: '127.0.0.1', framing: 'length' });
+  await waitFor(conn, 'connect');
+  for (let i = 0; i < 20000; i++) conn.write(`frame ${i}`);
+  await until(() => seen.frames.length === 20000, 10000, '20000 frames');
+  seen.frames.forEach((f, i) => assert.equal(f.toString(), `frame ${i}`));
+  assert.equal(conn.stats().framesOut, 20000);
+  conn.destroy();
+  server.close();
+});
+
+test('delimited framing: any delimiter, including \\0\\0 with lone NULs inside frames', async () => {
+  const { server, port, seen } = await frameServer({ framing: { delimiter: '\0\0' } });
+  const conn = ck.createConnection({ port, host: '127.0.0.1', framing: { delimiter: Buffer.from([0, 0]) } });
+  const received = [];
+  await waitFor(conn, 'connect');
+  conn.write('one\0two');
+  conn.write('{"topic":"t","message":"ü"}');
+  await until(() => seen.frames.length === 2, 5000, 'frames');
+  assert.deepEqual(seen.frames.map(String), ['one\0two', '{"topic":"t","message":"ü"}']);
+  // Server to client: the server's connections frame the same way.
+  conn.on('frame', (f) => received.push(f.toString()));
+  seen.conns[0].write('back');
+  await until(() => received.length === 1, 5000, 'reply');
+  assert.deepEqual(received, ['back']);
+  conn.destroy();
+  server.close();
+});
+
+test('oversize frame: ERR_FRAME_TOO_LARGE on that connection only, others carry on', async () => {
+  const { server, port, seen } = await frameServer({ framing: { delimiter: '\n' }, maxFrameSize: 1024 });
+  const good = ck.createConnection({ port, host: '127.0.0.1', framing: { delimiter: '\n' } });
+  await waitFor(good, 'connect');
+  const bad = net.connect(port, '127.0.0.1');
+  bad.resume();
+  // Complete frames before the oversize one are delivered, then the connection fails.
+  bad.write('ok before\n' + 'y'.repeat(5000));
+  await waitFor(bad, 'close');
+  await until(() => seen.errors.length === 1, 5000, 'error');
+  assert.equal(seen.errors[0].code, 'ERR_FRAME_TOO_LARGE');
+  assert.ok(seen.frames.some((f) => f.toString() === 'ok before'));
+  good.write('still fine');
+  await until(() => seen.frames.some((f) => f.toString() === 'still fine'), 5000, 'good frame');
+  good.destroy();
+  server.close();
+});
+
+test('length framing: a garbage header is an oversize frame, not an allocation', async () => {
+  const { server, port, seen } = await frameServer({ framing: 'length', maxFrameSize: 1 << 20 });
+  const bad = net.connect(port, '127.0.0.1');
+  bad.resume();
+  bad.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await waitFor(bad, 'close');
+  await until(() => seen.errors.length === 1, 5000, 'error');
+  assert.equal(seen.errors[0].code, 'ERR_FRAME_TOO_LARGE');
+  server.close();
+});
+
+test('a peer that vanishes mid-frame loses nothing that was complete', async () => {
+  const { server, port, seen } = await frameServer({ framing: 'length' });
+  const socket = net.connect(port, '127.0.0.1');
+  await waitFor(socket, 'connect');
+  const frame = (s) => {
+    const b = Buffer.from(s);
+    const h = Buffer.alloc(4);
+    h.writeUInt32BE(b.length);
+    return Buffer.concat([h, b]);
+  };
+  socket.write(Buffer.concat([frame('first'), frame('second'), frame('third-cut').subarray(0, 7)]));
+  await until(() => seen.frames.length === 2, 5000, 'complete frames');
+  const closed = waitFor(seen.conns[0], 'close');
+  socket.destroy();
+  await closed;
+  assert.deepEqual(seen.frames.map(String), ['first', 'second']);
+  server.close();
+});
+
+test('writing an oversize frame is refused with an error, the connection stays up', async () => {
+  const { server, port, seen } = await frameServer({ framing: 'length' });
+  const conn = ck.createConnection({ port, host: '127.0.0.1', framing: 'length', maxFrameSize: 16 });
+  await waitFor(conn, 'connect');
+  const errored = waitFor(conn, 'error');
+  conn.write('x'.repeat(17));
+  const [err] = await errored;
+  assert.equal(err.code, 'ERR_FRAME_TOO_LARGE');
+  conn.write('fits');
+  await until(() => seen.frames.length === 1, 5000, 'frame');
+  assert.equal(seen.frames[0].toString(), 'fits');
+  conn.destroy();
+  server.close();
+});
