@@ -33,6 +33,20 @@ pub struct Driver {
   /// `end()` was called: flush, end, and do not reconnect.
   ending: bool,
   paused: bool,
+  idle: Idle,
+}
+
+/// The idle timer: fires once per quiet spell; traffic or `setTimeout()` re-arm it.
+struct Idle {
+  since: Instant,
+  fired: bool,
+}
+
+impl Idle {
+  fn rearm(&mut self) {
+    self.since = Instant::now();
+    self.fired = false;
+  }
 }
 
 /// Why an established connection stopped.
@@ -55,7 +69,7 @@ impl Driver {
     control: mpsc::UnboundedReceiver<Control>,
     options: Options,
   ) -> Self {
-    Driver { shared, bridge, control, options, ending: false, paused: false }
+    Driver { shared, bridge, control, options, ending: false, paused: false, idle: Idle { since: Instant::now(), fired: false } }
   }
 
   fn emit(&self, kind: Kind, payload: &[u8]) {
@@ -193,6 +207,7 @@ impl Driver {
       }
       Control::Timeout(ms) => {
         self.options.idle_timeout = (ms > 0).then(|| Duration::from_millis(ms));
+        self.idle.rearm();
         Ok(())
       }
     };
@@ -260,14 +275,18 @@ impl Driver {
     let mut writing = true;
     // The peer ended and we do not allow half-open: flush, end, and call it lost.
     let mut peer_gone = false;
-    let mut idle_since = Instant::now();
-    let mut timed_out = false;
+    self.idle.rearm();
     loop {
       if writing && io.inflight.is_empty() {
         let ack = {
           let mut outbox = self.shared.outbox.lock().unwrap();
           outbox.take(&mut io.inflight, MAX_IOV);
-          outbox.take_ack()
+          // Only once nothing is left to write has everything been flushed.
+          if io.inflight.is_empty() {
+            outbox.take_ack()
+          } else {
+            None
+          }
         };
         if let Some(total) = ack {
           self.emit(Kind::Written, &total.to_le_bytes());
@@ -281,7 +300,7 @@ impl Driver {
       if !reading && !writing {
         return if peer_gone && !self.ending { Ended::Lost(None) } else { Ended::Locally };
       }
-      let deadline = self.options.idle_timeout.filter(|_| !timed_out).map(|t| idle_since + t);
+      let deadline = self.options.idle_timeout.filter(|_| !self.idle.fired).map(|t| self.idle.since + t);
       let child_alive = child.is_some();
       tokio::select! {
         biased;
@@ -294,8 +313,7 @@ impl Driver {
         r = write_some(&mut io.writer, &io.inflight, io.offset), if writing && !io.inflight.is_empty() => match r {
           Ok(n) => {
             self.wrote(io, n);
-            idle_since = Instant::now();
-            timed_out = false;
+            self.idle.rearm();
           }
           Err(e) => return Ended::Lost(Some(CoreError::io(&e, "write"))),
         },
@@ -307,8 +325,7 @@ impl Driver {
           }
           Ok(n) => {
             Stats::add(&self.shared.stats.bytes_in, n as u64);
-            idle_since = Instant::now();
-            timed_out = false;
+            self.idle.rearm();
             if let Err(e) = self.deliver(io) {
               return Ended::Lost(Some(e));
             }
@@ -320,7 +337,7 @@ impl Driver {
           self.report_exit(status);
         }
         _ = sleep_until(deadline), if deadline.is_some() => {
-          timed_out = true;
+          self.idle.fired = true;
           self.emit(Kind::Timeout, b"");
         }
       }

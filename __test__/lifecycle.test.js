@@ -1,0 +1,198 @@
+'use strict';
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const net = require('node:net');
+const ck = require('..');
+const { waitFor, listening, runNode, tmpSocket, until } = require('./helpers');
+
+test('the process exits by itself once every connection and server is closed', async () => {
+  const r = await runNode(`
+    const ck = require('connkit');
+    const server = ck.createServer({ framing: 'length' }, (c) => c.on('frame', (f) => c.write(f)));
+    server.listen(0, '127.0.0.1', () => {
+      const conn = ck.createConnection({ port: server.address().port, host: '127.0.0.1', framing: 'length' });
+      conn.on('frame', () => { conn.end(); server.close(); });
+      conn.write('ping');
+    });
+    process.on('exit', () => console.log('exited'));
+  `);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /exited/);
+  assert.ok(r.ms < 3000, `took ${r.ms} ms`);
+});
+
+test('a listening server keeps the process alive; unref() releases it', async () => {
+  const kept = await runNode(
+    `const s = require('connkit').createServer(); s.listen(0, '127.0.0.1', () => console.log('up'));`,
+    { ms: 1500 },
+  ).catch((err) => err);
+  assert.match(String(kept.message), /did not exit within 1500 ms[\s\S]*up/);
+
+  const released = await runNode(`
+    const ck = require('connkit');
+    // As with Node, the server's unref() does not cover the sockets it accepted.
+    const server = ck.createServer((accepted) => accepted.unref());
+    server.listen(0, '127.0.0.1', () => {
+      const conn = ck.createConnection({ port: server.address().port, host: '127.0.0.1' });
+      conn.on('connect', () => { conn.unref(); server.unref(); console.log('idle'); });
+    });
+  `);
+  assert.equal(released.code, 0, released.stderr);
+  assert.match(released.stdout, /idle/);
+});
+
+test('ref() after unref() keeps the process alive again', async () => {
+  const r = await runNode(
+    `const s = require('connkit').createServer(); s.listen(0, '127.0.0.1'); s.unref(); s.ref(); console.log('refd');`,
+    { ms: 1500 },
+  ).catch((err) => err);
+  assert.match(String(r.message), /did not exit within 1500 ms/);
+});
+
+test('a child of a stdio connection that exits lets the process end naturally', async () => {
+  const r = await runNode(`
+    const ck = require('connkit');
+    const conn = ck.createConnection({ command: process.execPath, args: ['-e', 'process.stdout.write("hi")'] });
+    conn.on('data', (d) => console.log('data', String(d)));
+    conn.on('exit', (code) => console.log('exit', code));
+    conn.on('close', () => console.log('close'));
+  `);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /data hi[\s\S]*exit 0[\s\S]*close/);
+});
+
+test('worker threads: connkit in a worker, terminate() during traffic, main carries on', async () => {
+  const r = await runNode(`
+    const { Worker } = require('worker_threads');
+    const ck = require('connkit');
+    const worker = new Worker(\`
+      const ck = require('connkit');
+      const { parentPort } = require('worker_threads');
+      const server = ck.createServer({ framing: 'length' }, (c) => c.on('frame', (f) => c.write(f)));
+      server.listen(0, '127.0.0.1', () => {
+        const conn = ck.createConnection({ port: server.address().port, host: '127.0.0.1', framing: 'length' });
+        let n = 0;
+        conn.on('frame', () => { if (++n % 100 === 0) parentPort.postMessage(n); conn.write('again'); });
+        for (let i = 0; i < 50; i++) conn.write('go');
+      });
+    \`, { eval: true });
+    let seen = 0;
+    worker.on('message', (n) => { seen = n; });
+    worker.on('error', (e) => { console.error('worker error', e); process.exit(2); });
+    setTimeout(async () => {
+      await worker.terminate();
+      // The main thread's own connkit still works after the worker is gone.
+      const server = ck.createServer((c) => c.on('data', (d) => c.end(d)));
+      server.listen(0, '127.0.0.1', () => {
+        const conn = ck.createConnection({ port: server.address().port, host: '127.0.0.1' });
+        conn.on('data', (d) => { console.log('main', String(d), 'worker frames', seen > 0); server.close(); });
+        conn.write('ok');
+      });
+    }, 400);
+  `);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /main ok worker frames true/);
+});
+
+test('a throwing listener surfaces as uncaughtException and loses nothing else', async () => {
+  const r = await runNode(`
+    const ck = require('connkit');
+    const frames = [];
+    const errors = [];
+    process.on('uncaughtException', (e) => errors.push(e.message));
+    const server = ck.createServer({ framing: 'length' }, (c) => { c.write('one'); c.write('two'); c.write('three'); });
+    server.listen(0, '127.0.0.1', () => {
+      const conn = ck.createConnection({ port: server.address().port, host: '127.0.0.1', framing: 'length' });
+      conn.on('frame', (f) => {
+        frames.push(String(f));
+        if (frames.length === 1) throw new Error('listener blew up');
+        if (frames.length === 3) setTimeout(() => {
+          console.log(JSON.stringify({ frames, errors }));
+          conn.destroy(); server.close();
+        }, 20);
+      });
+    });
+  `);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(out.frames, ['one', 'two', 'three']);
+  assert.deepEqual(out.errors, ['listener blew up']);
+});
+
+test('an unhandled throwing listener crashes the process as Node would', async () => {
+  const r = await runNode(`
+    const ck = require('connkit');
+    const server = ck.createServer((c) => c.write('x'));
+    server.listen(0, '127.0.0.1', () => {
+      ck.createConnection({ port: server.address().port, host: '127.0.0.1' }).on('data', () => { throw new Error('boom'); });
+    });
+  `);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /Error: boom/);
+});
+
+test('exit during traffic does not crash or hang', async () => {
+  const r = await runNode(`
+    const ck = require('connkit');
+    const server = ck.createServer((c) => c.on('data', (d) => c.write(d)));
+    server.listen(0, '127.0.0.1', () => {
+      const conn = ck.createConnection({ port: server.address().port, host: '127.0.0.1' });
+      const chunk = Buffer.alloc(65536);
+      conn.on('data', () => conn.write(chunk));
+      conn.write(chunk);
+      setTimeout(() => process.exit(0), 200);
+    });
+  `);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.signal, null);
+});
+
+test("'close' is emitted exactly once, whatever is called", async () => {
+  const server = ck.createServer((c) => c.on('error', () => {}));
+  const { port } = await listening(server, 0, '127.0.0.1');
+  const conn = ck.createConnection({ port, host: '127.0.0.1' });
+  let closes = 0;
+  conn.on('close', () => closes++);
+  await waitFor(conn, 'connect');
+  conn.end();
+  conn.destroy();
+  conn.destroy();
+  conn.end();
+  await until(() => closes > 0, 5000, 'close');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(closes, 1);
+  server.close();
+});
+
+test('destroy() shuts the socket down at once: the peer sees it without GC', async () => {
+  const path = tmpSocket();
+  let peerClosedAt = 0;
+  const peer = net.createServer((s) => {
+    s.resume();
+    s.on('close', () => (peerClosedAt = Date.now()));
+  });
+  await new Promise((r) => peer.listen(path, r));
+  const conn = ck.createConnection({ path });
+  await waitFor(conn, 'connect');
+  const destroyedAt = Date.now();
+  conn.destroy();
+  await until(() => peerClosedAt > 0, 2000, 'peer close');
+  assert.ok(peerClosedAt - destroyedAt < 500, `peer saw the close after ${peerClosedAt - destroyedAt} ms`);
+  assert.ok(conn, 'the connection object is still referenced');
+  peer.close();
+});
+
+test('idle timeout: a timeout event after inactivity, re-armed by traffic', async () => {
+  const server = ck.createServer((c) => c.on('data', (d) => c.write(d)));
+  const { port } = await listening(server, 0, '127.0.0.1');
+  const conn = ck.createConnection({ port, host: '127.0.0.1', timeout: 80 });
+  await waitFor(conn, 'connect');
+  const started = Date.now();
+  await waitFor(conn, 'timeout');
+  assert.ok(Date.now() - started >= 60);
+  conn.setTimeout(0);
+  conn.setTimeout(50, () => conn.destroy());
+  await waitFor(conn, 'close');
+  server.close();
+});
