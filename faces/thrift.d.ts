@@ -1,0 +1,2 @@
+// connkit/thrift: reserved for the drop-in face of `thrift` (not available in this version).
+export {};

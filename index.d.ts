@@ -1,0 +1,207 @@
+// Type definitions for connkit's own API.
+
+import { EventEmitter } from 'node:events';
+
+export type Bytes = string | Buffer | Uint8Array;
+
+/**
+ * How a byte stream is cut into messages, in the core:
+ * - `'raw'`: chunks as they arrive, `data` events (the default);
+ * - `'length'`: 4-byte big-endian length prefix, `frame` events;
+ * - `{ delimiter }`: frames ended by any byte sequence (`'\0'`, `'\0\0'`, ...), `frame` events.
+ * With framing, each `write()` sends one frame.
+ */
+export type Framing = 'raw' | 'length' | { delimiter: string | Buffer | Uint8Array };
+
+export interface DelayRange {
+  min: number;
+  max: number;
+}
+
+/** The reconnect schedule. `true` uses the default (100 ms doubling to 30 s, up to half shaved off at random). */
+export interface ReconnectOptions {
+  /** Start from an original package's schedule; other fields override it. */
+  preset?: 'thrift' | 'jstp' | 'connman' | 'socket-ipc';
+  /** First delay after a failed first connection, ms. */
+  initialDelay?: number;
+  factor?: number;
+  maxDelay?: number;
+  /** `clamp`: min(d × factor, max). `grow-below`: grow while below max (may overshoot once). `grow-below-snap`: the same, then snap to max. */
+  cap?: 'clamp' | 'grow-below' | 'grow-below-snap';
+  /** `'none'`, a ratio in [0, 1] shaved off at random, or ms added uniformly from a range. */
+  jitter?: 'none' | number | DelayRange;
+  /** Give up after this many attempts since the last success. */
+  maxAttempts?: number;
+  /** Give up once this many ms have been spent waiting since the last success. */
+  budget?: number;
+  /** Base delay after an established connection drops (default: `initialDelay`). */
+  resetDelay?: number;
+  /** A separate first delay after a drop, which does not advance the schedule. */
+  dropDelay?: number | DelayRange;
+}
+
+export interface TlsOptions {
+  ca?: Bytes | Bytes[];
+  cert?: Bytes;
+  key?: Bytes;
+  servername?: string;
+  /** Default true. */
+  rejectUnauthorized?: boolean;
+}
+
+export interface ConnectionSettings {
+  framing?: Framing;
+  /** Largest frame accepted or sent; default 64 MiB. */
+  maxFrameSize?: number;
+  /** Idle timeout in ms: a `timeout` event after this long without traffic. */
+  timeout?: number;
+  /** Default true. */
+  noDelay?: boolean;
+  /** `true`, or the initial delay in ms. */
+  keepAlive?: boolean | number;
+  /** Keep writing after the peer ends its side (default false: end too). */
+  allowHalfOpen?: boolean;
+}
+
+export interface ConnectOptions extends ConnectionSettings, TlsOptions {
+  /** Inferred when omitted: `path` → unix, `command` → stdio, `ca`/`cert` → tls, else tcp. */
+  transport?: 'tcp' | 'tls' | 'unix' | 'stdio';
+  host?: string;
+  port?: number;
+  path?: string;
+  /** A child process to talk to over its stdin/stdout (run directly, not through a shell). */
+  command?: string;
+  args?: string[];
+  /** ms allowed for one connection attempt. */
+  connectTimeout?: number;
+  reconnect?: boolean | ReconnectOptions;
+  /** Bytes kept while not connected; a write past it is refused with an `error`. Default 16 MiB. */
+  offlineQueueBytes?: number;
+  /** `write()` returns false past this many unflushed bytes. Default 16 KiB. */
+  highWaterMark?: number;
+}
+
+export interface ServerOptions extends ConnectionSettings, TlsOptions {
+  transport?: 'tcp' | 'tls' | 'unix';
+  host?: string;
+  port?: number;
+  path?: string;
+  /** Ask clients for a certificate, verified against `ca`. */
+  requestCert?: boolean;
+}
+
+export interface ConnectionStats {
+  bytesIn: number;
+  bytesOut: number;
+  framesIn: number;
+  framesOut: number;
+  reconnects: number;
+  queued: number;
+  state: 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed';
+}
+
+export interface ReconnectingEvent {
+  delay: number;
+  attempt: number;
+  error?: ConnkitError;
+}
+
+/** Errors carry a Node-style `code`: `ECONNREFUSED`, `ERR_FRAME_TOO_LARGE`, `ERR_OFFLINE_QUEUE_FULL`, ... */
+export interface ConnkitError extends Error {
+  code: string;
+  errno?: number;
+  syscall?: string;
+  address?: string;
+  port?: number;
+}
+
+export class Connection extends EventEmitter {
+  constructor(options: ConnectOptions, connectListener?: () => void);
+  readonly connecting: boolean;
+  readonly pending: boolean;
+  readonly destroyed: boolean;
+  readonly readyState: 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed';
+  readonly framed: boolean;
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+  readonly remoteFamily?: string;
+  readonly localAddress?: string;
+  readonly localPort?: number;
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+  readonly writableLength: number;
+  readonly writableHighWaterMark: number;
+
+  write(data: Bytes, callback?: (err?: Error | null) => void): boolean;
+  write(data: string, encoding: BufferEncoding, callback?: (err?: Error | null) => void): boolean;
+  end(callback?: () => void): this;
+  end(data: Bytes, callback?: () => void): this;
+  end(data: string, encoding: BufferEncoding, callback?: () => void): this;
+  /** Ends and stops reconnecting. */
+  close(): this;
+  destroy(error?: Error): this;
+  pause(): this;
+  resume(): this;
+  isPaused(): boolean;
+  setEncoding(encoding: BufferEncoding): this;
+  setNoDelay(noDelay?: boolean): this;
+  setKeepAlive(enable?: boolean, initialDelay?: number): this;
+  setTimeout(timeout: number, callback?: () => void): this;
+  ref(): this;
+  unref(): this;
+  address(): { address?: string; port?: number; family?: string };
+  stats(): ConnectionStats;
+
+  on(event: 'connect' | 'ready' | 'end' | 'drain' | 'timeout' | 'finish', listener: () => void): this;
+  on(event: 'data', listener: (data: Buffer | string) => void): this;
+  on(event: 'frame', listener: (frame: Buffer) => void): this;
+  on(event: 'error', listener: (error: ConnkitError) => void): this;
+  on(event: 'close', listener: (hadError: boolean) => void): this;
+  on(event: 'reconnecting', listener: (info: ReconnectingEvent) => void): this;
+  on(event: 'disconnect', listener: (error?: ConnkitError) => void): this;
+  on(event: 'exit', listener: (code: number | null, signal: string | null) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: 'connect' | 'ready' | 'end' | 'drain' | 'timeout' | 'finish', listener: () => void): this;
+  once(event: 'data', listener: (data: Buffer | string) => void): this;
+  once(event: 'frame', listener: (frame: Buffer) => void): this;
+  once(event: 'error', listener: (error: ConnkitError) => void): this;
+  once(event: 'close', listener: (hadError: boolean) => void): this;
+  once(event: 'reconnecting', listener: (info: ReconnectingEvent) => void): this;
+  once(event: 'disconnect', listener: (error?: ConnkitError) => void): this;
+  once(event: 'exit', listener: (code: number | null, signal: string | null) => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+/** A connection that reconnects by default and queues writes while it is away. */
+export class Client extends Connection {
+  constructor(options: ConnectOptions, connectListener?: () => void);
+}
+
+export type ServerAddress = { address: string; port: number; family: string } | string | null;
+
+export class Server extends EventEmitter {
+  constructor(options?: ServerOptions, connectionListener?: (connection: Connection) => void);
+  constructor(connectionListener?: (connection: Connection) => void);
+  readonly listening: boolean;
+  readonly connections: number;
+  listen(port?: number, host?: string, callback?: () => void): this;
+  listen(port?: number, callback?: () => void): this;
+  listen(path: string, callback?: () => void): this;
+  listen(options: { port?: number; host?: string; path?: string }, callback?: () => void): this;
+  listen(callback?: () => void): this;
+  address(): ServerAddress;
+  close(callback?: (err?: Error) => void): this;
+  getConnections(callback: (err: Error | null, count: number) => void): this;
+  ref(): this;
+  unref(): this;
+
+  on(event: 'listening' | 'close', listener: () => void): this;
+  on(event: 'connection', listener: (connection: Connection) => void): this;
+  on(event: 'error', listener: (error: ConnkitError) => void): this;
+  on(event: 'tlsClientError', listener: (error: ConnkitError, connection: Connection) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+export function createConnection(options: ConnectOptions, connectListener?: () => void): Connection;
+export function createServer(options?: ServerOptions, connectionListener?: (connection: Connection) => void): Server;
+export function createServer(connectionListener?: (connection: Connection) => void): Server;
