@@ -1,0 +1,145 @@
+'use strict';
+
+// The core benchmark of issue 2: 64-byte length-prefixed frames over a unix socket,
+// connkit against Node `net` doing the same framing in JS. Each side runs its own
+// server in a child process; runs are interleaved and reported as medians and ratios.
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const impls = require('./peers');
+
+const PAYLOAD = Buffer.alloc(64, 0x61);
+const ONE_WAY_FRAMES = Number(process.env.BENCH_FRAMES || 2_000_000);
+const PING_PONGS = Number(process.env.BENCH_PINGS || 20_000);
+const BATCH = 1000;
+
+function startPeer(implName, mode, frames = 0) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'connkit-bench-'));
+  const sock = path.join(dir, 'peer.sock');
+  const child = spawn(process.execPath, [path.join(__dirname, 'core-peer.js'), implName, mode, sock, String(frames)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = [];
+  let waiting = null;
+  let buf = '';
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+      if (waiting) waiting();
+    }
+  });
+  const next = () =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${implName} ${mode} peer timed out`)), 60_000);
+      const check = () => {
+        if (lines.length) {
+          clearTimeout(timer);
+          waiting = null;
+          resolve(lines.shift());
+        } else waiting = check;
+      };
+      check();
+    });
+  return {
+    sock,
+    next,
+    stop() {
+      child.stdin.end();
+      setTimeout(() => child.pid && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 2000).unref();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function connect(impl, sock, onFrame) {
+  return new Promise((resolve) => {
+    const c = impl.client(sock, onFrame, () => resolve(c));
+  });
+}
+
+/** Frames per second from client to server, with backpressure respected. */
+async function oneWay(implName) {
+  const impl = impls[implName];
+  const peer = startPeer(implName, 'count', ONE_WAY_FRAMES);
+  await peer.next(); // ready
+  const client = await connect(impl, peer.sock, () => {});
+  const started = process.hrtime.bigint();
+  const done = peer.next();
+  let sent = 0;
+  await new Promise((resolve) => {
+    const pump = () => {
+      while (sent < ONE_WAY_FRAMES) {
+        const ok = client.sendMany(PAYLOAD, BATCH);
+        sent += BATCH;
+        if (!ok) return client.onDrain(pump);
+        if (sent % (BATCH * 64) === 0) return setImmediate(pump);
+      }
+      resolve();
+    };
+    pump();
+  });
+  await done;
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  client.close();
+  peer.stop();
+  return ONE_WAY_FRAMES / seconds;
+}
+
+/** Sequential request/response round trips: p50 and p99 in microseconds. */
+async function pingPong(implName) {
+  const impl = impls[implName];
+  const peer = startPeer(implName, 'echo');
+  await peer.next();
+  let resolveEcho;
+  const client = await connect(impl, peer.sock, () => resolveEcho());
+  const samples = new Float64Array(PING_PONGS);
+  const warmup = Math.min(2000, PING_PONGS / 10);
+  for (let i = -warmup; i < PING_PONGS; i++) {
+    const t0 = process.hrtime.bigint();
+    await new Promise((r) => {
+      resolveEcho = r;
+      client.send(PAYLOAD);
+    });
+    if (i >= 0) samples[i] = Number(process.hrtime.bigint() - t0) / 1000;
+  }
+  client.close();
+  peer.stop();
+  samples.sort();
+  return { p50: samples[Math.floor(PING_PONGS * 0.5)], p99: samples[Math.floor(PING_PONGS * 0.99)] };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function run({ rounds = Number(process.env.BENCH_ROUNDS || 5), report = console.log } = {}) {
+  const results = { connkit: { oneWay: [], p50: [], p99: [] }, node: { oneWay: [], p50: [], p99: [] } };
+  for (let round = 1; round <= rounds; round++) {
+    for (const name of ['connkit', 'node']) {
+      results[name].oneWay.push(await oneWay(name));
+      const pp = await pingPong(name);
+      results[name].p50.push(pp.p50);
+      results[name].p99.push(pp.p99);
+    }
+    process.stderr.write(`  core: round ${round}/${rounds}\r`);
+  }
+  const m = (name, key) => median(results[name][key]);
+  const rows = [
+    ['one-way 64 B frames/s', m('connkit', 'oneWay'), m('node', 'oneWay'), m('connkit', 'oneWay') / m('node', 'oneWay'), '>= 1.5x'],
+    ['ping-pong p50 µs', m('connkit', 'p50'), m('node', 'p50'), m('connkit', 'p50') / m('node', 'p50'), '<= 1.0x'],
+    ['ping-pong p99 µs', m('connkit', 'p99'), m('node', 'p99'), m('connkit', 'p99') / m('node', 'p99'), '(report)'],
+  ];
+  report(`\ncore: 64 B length-prefixed frames over a unix socket (median of ${rounds} interleaved rounds)`);
+  report(['case'.padEnd(24), 'connkit'.padStart(12), 'node net'.padStart(12), 'ratio'.padStart(8), '  goal'].join(''));
+  for (const [name, a, b, ratio, goal] of rows) {
+    const fmt = (v) => (v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
+    report([name.padEnd(24), fmt(a).padStart(12), fmt(b).padStart(12), `${ratio.toFixed(2)}x`.padStart(8), `  ${goal}`].join(''));
+  }
+  return rows;
+}
+
+module.exports = { run };
+if (require.main === module) run();
