@@ -74,6 +74,10 @@ function unregister(id) {
   handles.delete(id);
 }
 
+function handleOf(id) {
+  return handles.get(id);
+}
+
 /**
  * Keeps a handle's share of the process's liveness right: it counts while it is
  * active (not closed) and the user has not `unref()`ed it.
@@ -96,4 +100,4 @@ class Liveness {
   }
 }
 
-module.exports = { Kind, register, unregister, Liveness, native };
+module.exports = { Kind, register, unregister, handleOf, Liveness, native };

@@ -315,8 +315,11 @@ class Connection extends EventEmitter {
     }
   }
 
+  /** The core has handled `total` bytes. Reports may come out of order (an event
+   * queued before a direct write resolved on the spot), so only ever move forward. */
   _written(total) {
-    this._done = total;
+    if (total <= this._done && this._callbacks.length === 0 && !this._needDrain) return;
+    this._done = Math.max(this._done, total);
     const callbacks = this._callbacks;
     let n = 0;
     while (n < callbacks.length && callbacks[n][0] <= total) n++;

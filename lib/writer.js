@@ -4,7 +4,7 @@
 // handed to the core in a single native call when the tick's microtasks run.
 // Record layout (little-endian): u32 id | u8 flags | u32 length | bytes.
 
-const { native } = require('./bridge');
+const { native, handleOf } = require('./bridge');
 
 const FRAME = 1;
 const ACK = 2;
@@ -17,11 +17,20 @@ let batch = Buffer.allocUnsafe(256 * 1024);
 let used = 0;
 let scheduled = false;
 
+/** Acks the core resolved during the call: the kernel took those writes at once. */
+function acked(id, total) {
+  const handle = handleOf(id);
+  if (handle !== undefined) handle._written(total);
+}
+
 function flush() {
   scheduled = false;
   if (used === 0) return;
-  native.writeBatch(batch.subarray(0, used));
+  const acks = native.writeBatch(batch.subarray(0, used));
   used = 0;
+  if (acks !== null && acks !== undefined) {
+    for (let i = 0; i < acks.length; i += 2) acked(acks[i], acks[i + 1]);
+  }
 }
 
 function reserve(n) {
@@ -48,7 +57,8 @@ function schedule() {
 function writeBytes(id, flags, data) {
   if (data.length >= DIRECT) {
     flush(); // keep order with what this tick already queued
-    native.write(id, data, flags);
+    const total = native.write(id, data, flags);
+    if (total !== null && total !== undefined) acked(id, total);
     return;
   }
   reserve(HEADER + data.length);

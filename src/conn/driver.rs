@@ -227,7 +227,11 @@ impl Driver {
       self.shared.emit_error(&CoreError::io(&e, "setsockopt"));
     }
     self.shared.stats.set_state(State::Open);
-    self.shared.outbox.lock().unwrap().set_online(true);
+    {
+      let mut outbox = self.shared.outbox.lock().unwrap();
+      outbox.set_online(true);
+      outbox.set_direct(stream.direct_fd());
+    }
     self.emit_json(Kind::Connect, stream.addresses().to_json());
 
     let (reader, writer) = tokio::io::split(stream);
@@ -244,6 +248,8 @@ impl Driver {
 
     {
       let mut outbox = self.shared.outbox.lock().unwrap();
+      // No direct write may touch the socket once this block ends: it closes below.
+      outbox.set_direct(None);
       outbox.set_online(false);
       if !matches!(ended, Ended::Destroyed) {
         outbox.requeue(&mut io.inflight);
@@ -281,9 +287,10 @@ impl Driver {
         let ack = {
           let mut outbox = self.shared.outbox.lock().unwrap();
           outbox.take(&mut io.inflight, MAX_IOV);
-          // Only once nothing is left to write has everything been flushed.
+          // A direct write may have sent the start of the first chunk.
+          io.offset = io.inflight.front().map_or(0, |c| c.sent);
           if io.inflight.is_empty() {
-            outbox.take_ack()
+            outbox.ack()
           } else {
             None
           }
@@ -293,6 +300,7 @@ impl Driver {
         }
         if io.inflight.is_empty() && (self.ending || peer_gone) {
           self.shared.stats.set_state(State::Closing);
+          self.shared.outbox.lock().unwrap().set_direct(None);
           let _ = io.writer.shutdown().await;
           writing = false;
         }
@@ -359,7 +367,15 @@ impl Driver {
       units += io.inflight.pop_front().expect("wrote more than was in flight").units;
     }
     if units > 0 {
-      self.shared.outbox.lock().unwrap().completed(units);
+      let ack = {
+        let mut outbox = self.shared.outbox.lock().unwrap();
+        outbox.completed(units, io.inflight.is_empty());
+        outbox.ack()
+      };
+      // Progress, so JS can lift backpressure before the whole queue is gone.
+      if let Some(total) = ack {
+        self.emit(Kind::Written, &total.to_le_bytes());
+      }
     }
   }
 

@@ -20,7 +20,7 @@ use crate::policy::backoff::Backoff;
 use crate::transport::{dial::Tls, Target};
 
 pub use driver::Driver;
-pub use outbox::Outbox;
+pub use outbox::{Outbox, Queued};
 pub use stats::{State, Stats};
 
 /// Per-connection settings. Socket options changed from JS later are kept here by the
@@ -95,31 +95,48 @@ impl Shared {
     (shared, driver)
   }
 
-  /// Queues bytes from JS; `frame` asks for them to be framed by the codec;
-  /// `ack` asks for a `Written` event once everything queued has been flushed.
-  pub fn write(&self, data: &[u8], frame: bool, ack: bool) {
-    let mut framed;
-    let bytes = if frame && self.encoder.is_framed() {
-      framed = bytes::BytesMut::with_capacity(data.len() + 8);
-      if let Err(e) = self.encoder.encode(data, &mut framed) {
-        self.outbox.lock().unwrap().completed(data.len() as u64);
-        self.emit_error(&e.into());
-        return;
+  /// Queues writes from JS, in order, as one unit: `frame` asks for each to be framed
+  /// by the codec; `ack` asks for the total of bytes handled once they are flushed.
+  /// When they went out at once that total is returned (the caller tells JS on the
+  /// spot); otherwise a `Written` event brings it later.
+  pub fn write(&self, writes: &[&[u8]], frame: bool, ack: bool) -> Option<u64> {
+    let units: u64 = writes.iter().map(|w| w.len() as u64).sum();
+    let joined;
+    let bytes: &[u8] = match (frame && self.encoder.is_framed(), writes) {
+      (false, [one]) => one,
+      (framing, _) => {
+        let mut out = bytes::BytesMut::with_capacity(units as usize + writes.len() * 8);
+        for w in writes {
+          if !framing {
+            out.extend_from_slice(w);
+          } else if let Err(e) = self.encoder.encode(w, &mut out) {
+            // One bad frame is refused; the others in the run still go.
+            self.outbox.lock().unwrap().refused(w.len() as u64);
+            self.emit_error(&e.into());
+          } else {
+            Stats::add(&self.stats.frames_out, 1);
+          }
+        }
+        joined = out;
+        &joined[..]
       }
-      Stats::add(&self.stats.frames_out, 1);
-      &framed[..]
-    } else {
-      data
     };
-    let result = {
+    let (result, ack) = {
       let mut outbox = self.outbox.lock().unwrap();
       if ack {
         outbox.request_ack();
       }
-      outbox.push(bytes, data.len() as u64)
+      let result = outbox.push(bytes, units);
+      // Written at once: the driver will not run, so report from here.
+      let ack = if result == Ok(Queued::Sent) { outbox.ack() } else { None };
+      (result, ack)
     };
     match result {
-      Ok(()) => self.wake_writer.notify_one(),
+      Ok(Queued::Sent) => {
+        Stats::add(&self.stats.bytes_out, bytes.len() as u64);
+        return ack;
+      }
+      Ok(Queued::Pending) => self.wake_writer.notify_one(),
       Err(o) => {
         let mut e = CoreError::new(
           "ERR_OFFLINE_QUEUE_FULL",
@@ -131,6 +148,7 @@ impl Shared {
         self.wake_writer.notify_one();
       }
     }
+    None
   }
 
   pub fn snapshot(&self) -> Snapshot {

@@ -5,8 +5,12 @@
 //! bytes. A write the bound cannot take is refused as a whole and reported, never
 //! dropped in silence. Writes are kept whole: if a connection dies mid-write, the
 //! unfinished ones go out again, from their first byte, on the next connection.
+//!
+//! When the socket is plain and nothing is queued or being written, a write goes
+//! straight to the kernel from the JS thread, saving the hop to the runtime thread.
 
 use std::collections::VecDeque;
+use std::os::fd::RawFd;
 
 use bytes::{Bytes, BytesMut};
 
@@ -19,6 +23,8 @@ pub struct Chunk {
   pub data: Bytes,
   /// The JS-visible size of the writes in this chunk (frames count without framing).
   pub units: u64,
+  /// Bytes already on the wire (a direct write the kernel took only part of).
+  pub sent: usize,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -26,6 +32,15 @@ pub struct Overflow {
   pub queued: usize,
   pub refused: usize,
   pub limit: usize,
+}
+
+/// What became of a write.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Queued {
+  /// Written to the socket at once; nothing for the driver to do.
+  Sent,
+  /// Queued: the driver must be woken.
+  Pending,
 }
 
 #[derive(Debug)]
@@ -39,7 +54,12 @@ pub struct Outbox {
   offline_limit: usize,
   /// JS-visible bytes handled so far: written to the socket, or refused.
   done: u64,
+  /// JS waits on `done`: report it after every write until the queue is empty.
   want_ack: bool,
+  /// The driver holds chunks it is writing: nobody else may write to the socket.
+  busy: bool,
+  /// The socket, when it is plain and may be written from any thread.
+  direct: Option<RawFd>,
 }
 
 impl Outbox {
@@ -53,18 +73,29 @@ impl Outbox {
       offline_limit,
       done: 0,
       want_ack: false,
+      busy: false,
+      direct: None,
     }
   }
 
-  /// Queues `data` (already framed) standing for `units` JS bytes.
-  pub fn push(&mut self, data: &[u8], units: u64) -> Result<(), Overflow> {
+  /// Queues `data` (already framed) standing for `units` JS bytes, or writes it
+  /// straight to the socket when that is allowed and the kernel takes it.
+  pub fn push(&mut self, data: &[u8], units: u64) -> Result<Queued, Overflow> {
     if !self.online && self.bytes + data.len() > self.offline_limit {
-      self.done += units;
+      self.refused(units);
       return Err(Overflow { queued: self.bytes, refused: data.len(), limit: self.offline_limit });
     }
-    if data.len() >= COALESCE {
+    let sent = match self.direct {
+      Some(fd) if self.bytes == 0 && !self.busy && !data.is_empty() => crate::transport::try_send(fd, data),
+      _ => 0,
+    };
+    if sent == data.len() && sent > 0 {
+      self.done += units;
+      return Ok(Queued::Sent);
+    }
+    if sent > 0 || data.len() >= COALESCE {
       self.seal_tail();
-      self.chunks.push_back(Chunk { data: Bytes::copy_from_slice(data), units });
+      self.chunks.push_back(Chunk { data: Bytes::copy_from_slice(data), units, sent });
     } else {
       if self.tail.len() + data.len() > COALESCE {
         self.seal_tail();
@@ -72,45 +103,68 @@ impl Outbox {
       self.tail.extend_from_slice(data);
       self.tail_units += units;
     }
-    self.bytes += data.len();
-    Ok(())
+    self.bytes += data.len() - sent;
+    Ok(Queued::Pending)
   }
 
   fn seal_tail(&mut self) {
     if !self.tail.is_empty() {
       let data = self.tail.split().freeze();
-      self.chunks.push_back(Chunk { data, units: std::mem::take(&mut self.tail_units) });
+      self.chunks.push_back(Chunk { data, units: std::mem::take(&mut self.tail_units), sent: 0 });
     }
   }
 
-  /// Takes up to `max` chunks for the writer.
+  /// Takes up to `max` chunks for the driver to write; it owns the socket's write
+  /// side until it hands them all back through [`Outbox::completed`] or `requeue`.
   pub fn take(&mut self, into: &mut VecDeque<Chunk>, max: usize) {
     self.seal_tail();
     for _ in 0..max {
       match self.chunks.pop_front() {
         Some(c) => {
-          self.bytes -= c.data.len();
+          self.bytes -= c.data.len() - c.sent;
           into.push_back(c);
         }
         None => break,
       }
     }
+    self.busy = !into.is_empty();
   }
 
-  /// The connection died with these chunks unfinished: they go first next time.
+  /// The connection died with these chunks unfinished: they go first next time,
+  /// whole, since the peer they were partly sent to is gone.
   pub fn requeue(&mut self, inflight: &mut VecDeque<Chunk>) {
-    while let Some(c) = inflight.pop_back() {
+    for c in self.chunks.iter_mut() {
+      self.bytes += c.sent;
+      c.sent = 0;
+    }
+    while let Some(mut c) = inflight.pop_back() {
+      c.sent = 0;
       self.bytes += c.data.len();
       self.chunks.push_front(c);
     }
+    self.busy = false;
   }
 
-  pub fn completed(&mut self, units: u64) {
+  /// The driver finished chunks worth `units`; `idle` when it holds none any more.
+  pub fn completed(&mut self, units: u64, idle: bool) {
+    self.done += units;
+    if idle {
+      self.busy = false;
+    }
+  }
+
+  /// A write that will never be sent still counts as handled, so acks stay true.
+  pub fn refused(&mut self, units: u64) {
     self.done += units;
   }
 
   pub fn set_online(&mut self, online: bool) {
     self.online = online;
+  }
+
+  /// Allows (or, with `None`, stops) direct writes. Cleared before the socket closes.
+  pub fn set_direct(&mut self, fd: Option<RawFd>) {
+    self.direct = fd;
   }
 
   pub fn is_empty(&self) -> bool {
@@ -121,14 +175,16 @@ impl Outbox {
     self.want_ack = true;
   }
 
-  /// If JS asked to hear when the queue empties and it has, the total to report.
-  pub fn take_ack(&mut self) -> Option<u64> {
-    if self.want_ack && self.is_empty() {
-      self.want_ack = false;
-      Some(self.done)
-    } else {
-      None
+  /// The total to report to JS, if it is waiting: after each write while anything
+  /// is queued, and a last time once everything is flushed.
+  pub fn ack(&mut self) -> Option<u64> {
+    if !self.want_ack {
+      return None;
     }
+    if self.is_empty() && !self.busy {
+      self.want_ack = false;
+    }
+    Some(self.done)
   }
 
   pub fn len(&self) -> usize {
@@ -145,8 +201,8 @@ mod tests {
     o.take(&mut q, usize::MAX);
     let mut out = Vec::new();
     for c in q {
-      out.extend_from_slice(&c.data);
-      o.completed(c.units);
+      out.extend_from_slice(&c.data[c.sent..]);
+      o.completed(c.units, true);
     }
     out
   }
@@ -166,8 +222,9 @@ mod tests {
     for _ in 0..100 {
       o.push(b"xy", 2).unwrap();
     }
+    let mut q = VecDeque::new();
     o.take(&mut q, usize::MAX);
-    assert_eq!(q.len(), 4, "100 small writes became one chunk");
+    assert_eq!(q.len(), 1, "100 small writes became one chunk");
   }
 
   #[test]
@@ -178,7 +235,7 @@ mod tests {
     o.push(b"de", 2).unwrap();
     assert_eq!(drain(&mut o), b"12345678de");
     o.request_ack();
-    assert_eq!(o.take_ack(), Some(13));
+    assert_eq!(o.ack(), Some(13));
   }
 
   #[test]
@@ -196,6 +253,7 @@ mod tests {
     o.push(&vec![2u8; COALESCE], 1).unwrap();
     let mut q = VecDeque::new();
     o.take(&mut q, 1);
+    q[0].sent = 10; // partly written when the connection died
     o.push(b"late", 4).unwrap();
     o.requeue(&mut q);
     let all = drain(&mut o);
@@ -206,13 +264,41 @@ mod tests {
   }
 
   #[test]
-  fn ack_waits_for_an_empty_queue() {
+  fn acks_report_progress_until_everything_is_flushed() {
     let mut o = Outbox::new(1 << 20);
-    o.push(b"x", 1).unwrap();
+    assert_eq!(o.ack(), None, "nobody asked");
+    o.push(&vec![0u8; COALESCE], 5).unwrap();
+    o.push(&vec![0u8; COALESCE], 7).unwrap();
     o.request_ack();
-    assert_eq!(o.take_ack(), None);
+    let mut q = VecDeque::new();
+    o.take(&mut q, 1);
+    o.completed(q.pop_front().unwrap().units, true);
+    assert_eq!(o.ack(), Some(5), "progress while more is queued");
+    assert_eq!(o.ack(), Some(5), "still waiting: keeps reporting");
     drain(&mut o);
-    assert_eq!(o.take_ack(), Some(1));
-    assert_eq!(o.take_ack(), None, "one ack per request");
+    assert_eq!(o.ack(), Some(12));
+    assert_eq!(o.ack(), None, "done once flushed");
+  }
+
+  #[test]
+  fn direct_writes_only_when_idle() {
+    use std::os::fd::AsRawFd;
+    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    a.set_nonblocking(true).unwrap();
+    let mut o = Outbox::new(1 << 20);
+    o.set_online(true);
+    o.set_direct(Some(a.as_raw_fd()));
+    assert_eq!(o.push(b"now", 3), Ok(Queued::Sent));
+    let mut q = VecDeque::new();
+    o.push(b"queued", 6).unwrap(); // sent too: still idle
+    o.busy = true; // the driver is writing
+    assert_eq!(o.push(b"later", 5), Ok(Queued::Pending));
+    o.take(&mut q, usize::MAX);
+    assert_eq!(&q[0].data[..], b"later");
+    let mut got = [0u8; 9];
+    use std::io::Read;
+    (&b).read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"nowqueued");
+    o.set_direct(None);
   }
 }

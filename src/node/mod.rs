@@ -97,32 +97,69 @@ const RECORD_HEADER: usize = 9;
 
 /// Every write of one JS tick, as records `u32 id | u8 flags | u32 length | bytes`
 /// (little-endian): one native call however many writes and connections.
+///
+/// Returns `[id, total, id, total, ...]` for the acks resolved on the spot (writes
+/// the kernel took at once), so JS lifts backpressure without a round trip; `None`
+/// when there are none.
 #[napi]
-pub fn write_batch(env: Env, batch: &[u8]) -> Result<()> {
+pub fn write_batch(env: Env, batch: &[u8]) -> Result<Option<Vec<f64>>> {
   let hub = &state(&env)?.hub;
-  let mut at = 0;
-  while at + RECORD_HEADER <= batch.len() {
-    let id = u32::from_le_bytes(batch[at..at + 4].try_into().unwrap());
-    let flags = batch[at + 4];
-    let len = u32::from_le_bytes(batch[at + 5..at + 9].try_into().unwrap()) as usize;
-    let data = batch
-      .get(at + RECORD_HEADER..at + RECORD_HEADER + len)
-      .ok_or_else(|| Error::new(Status::InvalidArg, "truncated write batch"))?;
-    if let Some(conn) = hub.conn(id) {
-      conn.write(data, flags & FRAME != 0, flags & ACK != 0);
+  let mut acks = Vec::new();
+  let mut records = Records { batch, at: 0 }.peekable();
+  let mut run = Vec::new();
+  while let Some(first) = records.next() {
+    let (id, flags, data) = first?;
+    // Consecutive writes to one connection go to it as one unit: one lock, one
+    // syscall, however many frames.
+    run.clear();
+    run.push(data);
+    let mut ack = flags & ACK != 0;
+    while let Some(Ok((next_id, next_flags, next))) = records.peek() {
+      if *next_id != id || (next_flags & FRAME) != (flags & FRAME) {
+        break;
+      }
+      ack |= next_flags & ACK != 0;
+      run.push(next);
+      records.next();
     }
-    at += RECORD_HEADER + len;
+    if let Some(total) = hub.conn(id).and_then(|c| c.write(&run, flags & FRAME != 0, ack)) {
+      acks.extend([id as f64, total as f64]);
+    }
   }
-  Ok(())
+  Ok((!acks.is_empty()).then_some(acks))
 }
 
-/// One large write, not worth copying into a batch first.
-#[napi]
-pub fn write(env: Env, id: u32, data: &[u8], flags: u32) -> Result<()> {
-  if let Some(conn) = state(&env)?.hub.conn(id) {
-    conn.write(data, flags as u8 & FRAME != 0, flags as u8 & ACK != 0);
+/// Walks the records of a write batch.
+struct Records<'a> {
+  batch: &'a [u8],
+  at: usize,
+}
+
+impl<'a> Iterator for Records<'a> {
+  type Item = Result<(u32, u8, &'a [u8])>;
+
+  fn next(&mut self) -> Option<Self::Item> {
+    let b = self.batch;
+    let at = self.at;
+    if at + RECORD_HEADER > b.len() {
+      return None;
+    }
+    let id = u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let len = u32::from_le_bytes(b[at + 5..at + 9].try_into().unwrap()) as usize;
+    self.at = at + RECORD_HEADER + len;
+    Some(
+      b.get(at + RECORD_HEADER..self.at)
+        .map(|data| (id, b[at + 4], data))
+        .ok_or_else(|| Error::new(Status::InvalidArg, "truncated write batch")),
+    )
   }
-  Ok(())
+}
+
+/// One large write, not worth copying into a batch first. Returns the ack total if
+/// it was resolved on the spot.
+#[napi]
+pub fn write(env: Env, id: u32, data: &[u8], flags: u32) -> Result<Option<f64>> {
+  Ok(state(&env)?.hub.conn(id).and_then(|c| c.write(&[data], flags as u8 & FRAME != 0, flags as u8 & ACK != 0)).map(|t| t as f64))
 }
 
 /// Control operations, numbered as in `lib/native.js`.

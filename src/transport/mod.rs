@@ -72,6 +72,16 @@ impl Stream {
     }
   }
 
+  /// The descriptor of a plain socket, which may be written from any thread while
+  /// its owner makes sure it stays open (see `conn::Outbox`). TLS and pipes: `None`.
+  pub fn direct_fd(&self) -> Option<RawFd> {
+    match self {
+      Stream::Tcp(s) => Some(s.as_raw_fd()),
+      Stream::Unix(s) => Some(s.as_raw_fd()),
+      Stream::Tls(_) | Stream::Stdio(_) => None,
+    }
+  }
+
   /// A handle for setting socket options while the stream is split between its
   /// reader and writer.
   pub fn socket_options(&self) -> SocketOptions {
@@ -114,6 +124,14 @@ impl SocketOptions {
       }
     })
   }
+}
+
+/// One non-blocking `send` on a socket: how much the kernel took (0 when it would
+/// block or failed; the driver then writes the rest and meets any error itself).
+pub fn try_send(fd: RawFd, data: &[u8]) -> usize {
+  // MSG_NOSIGNAL: a peer that went away is an error to report, not a SIGPIPE.
+  let n = unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+  n.max(0) as usize
 }
 
 macro_rules! each_stream {
