@@ -95,17 +95,22 @@ impl Shared {
     (shared, driver)
   }
 
-  /// Queues writes from JS, in order, as one unit: `frame` asks for each to be framed
-  /// by the codec; `ack` asks for the total of bytes handled once they are flushed.
-  /// When they went out at once that total is returned (the caller tells JS on the
-  /// spot); otherwise a `Written` event brings it later.
+  /// Queues writes from JS, in order: `frame` asks for each to be framed by the
+  /// codec; `ack` asks for the total of bytes handled once they are flushed. When
+  /// they went out at once that total is returned (the caller tells JS on the spot);
+  /// otherwise a `Written` event brings it later.
+  ///
+  /// Connected, the run goes out as one unit (one lock, one syscall). Offline, each
+  /// write is measured against the queue's bound on its own and refused whole.
   pub fn write(&self, writes: &[&[u8]], frame: bool, ack: bool) -> Option<u64> {
-    let units: u64 = writes.iter().map(|w| w.len() as u64).sum();
+    let framing = frame && self.encoder.is_framed();
+    // The bytes to send, and where each write ends in them with its JS size.
     let joined;
-    let bytes: &[u8] = match (frame && self.encoder.is_framed(), writes) {
-      (false, [one]) => one,
-      (framing, _) => {
-        let mut out = bytes::BytesMut::with_capacity(units as usize + writes.len() * 8);
+    let (bytes, pieces): (&[u8], Vec<(usize, u64)>) = match writes {
+      [one] if !framing => (one, vec![(one.len(), one.len() as u64)]),
+      _ => {
+        let mut out = bytes::BytesMut::with_capacity(writes.iter().map(|w| w.len() + 8).sum());
+        let mut pieces = Vec::with_capacity(writes.len());
         for w in writes {
           if !framing {
             out.extend_from_slice(w);
@@ -113,42 +118,58 @@ impl Shared {
             // One bad frame is refused; the others in the run still go.
             self.outbox.lock().unwrap().refused(w.len() as u64);
             self.emit_error(&e.into());
-          } else {
-            Stats::add(&self.stats.frames_out, 1);
+            continue;
           }
+          pieces.push((out.len(), w.len() as u64));
         }
         joined = out;
-        &joined[..]
+        (&joined[..], pieces)
       }
     };
-    let (result, ack) = {
+    let frames = if framing { pieces.len() as u64 } else { 0 };
+
+    let mut refused = Vec::new();
+    let (queued, ack) = {
       let mut outbox = self.outbox.lock().unwrap();
       if ack {
         outbox.request_ack();
       }
-      let result = outbox.push(bytes, units);
+      let queued = if outbox.is_online() {
+        let units = pieces.iter().map(|p| p.1).sum();
+        outbox.push(bytes, units).expect("no bound while online")
+      } else {
+        let mut from = 0;
+        for &(to, units) in &pieces {
+          if let Err(o) = outbox.push(&bytes[from..to], units) {
+            refused.push(o);
+          }
+          from = to;
+        }
+        Queued::Pending
+      };
       // Written at once: the driver will not run, so report from here.
-      let ack = if result == Ok(Queued::Sent) { outbox.ack() } else { None };
-      (result, ack)
+      let ack = if queued == Queued::Sent { outbox.ack() } else { None };
+      (queued, ack)
     };
-    match result {
-      Ok(Queued::Sent) => {
+    Stats::add(&self.stats.frames_out, frames);
+    for o in refused {
+      let mut e = CoreError::new(
+        "ERR_OFFLINE_QUEUE_FULL",
+        format!("offline queue full: {} bytes queued, a write of {} refused (limit {})", o.queued, o.refused, o.limit),
+      );
+      e.syscall = Some("write");
+      self.emit_error(&e);
+    }
+    match queued {
+      Queued::Sent => {
         Stats::add(&self.stats.bytes_out, bytes.len() as u64);
-        return ack;
+        ack
       }
-      Ok(Queued::Pending) => self.wake_writer.notify_one(),
-      Err(o) => {
-        let mut e = CoreError::new(
-          "ERR_OFFLINE_QUEUE_FULL",
-          format!("offline queue full: {} bytes queued, a write of {} refused (limit {})", o.queued, o.refused, o.limit),
-        );
-        e.syscall = Some("write");
-        self.emit_error(&e);
-        // The refused write still counts as handled, so report it as such.
+      Queued::Pending => {
         self.wake_writer.notify_one();
+        None
       }
     }
-    None
   }
 
   pub fn snapshot(&self) -> Snapshot {

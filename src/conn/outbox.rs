@@ -158,6 +158,10 @@ impl Outbox {
     self.done += units;
   }
 
+  pub fn is_online(&self) -> bool {
+    self.online
+  }
+
   pub fn set_online(&mut self, online: bool) {
     self.online = online;
   }
