@@ -45,12 +45,12 @@ const node = {
     const s = net.connect(path, ready);
     s.on('data', lengthFramer(onFrame));
     return {
-      // Writes with cork/uncork around each batch: Node's best case.
+      // Each message framed as it is sent (as an application would), with
+      // cork/uncork around each batch: Node's best case.
       sendMany(payload, n) {
-        const frame = frameOf(payload);
         s.cork();
         let ok = true;
-        for (let i = 0; i < n; i++) ok = s.write(frame);
+        for (let i = 0; i < n; i++) ok = s.write(frameOf(payload));
         s.uncork();
         return ok;
       },
