@@ -11,12 +11,14 @@
 pub mod event;
 pub mod tsfn;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use tokio::sync::Notify;
 
 pub use event::Kind;
+
+use crate::conn::ReadHandoff;
 
 /// Above this many undelivered bytes, readers wait for JS to catch up.
 pub const HIGH_WATER: usize = 1 << 20;
@@ -34,6 +36,10 @@ pub struct Bridge {
   waker: Box<dyn Wake>,
   /// The buffer JS read last time, kept for reuse.
   spare: Mutex<Vec<u8>>,
+  /// Sockets whose reading moves to the JS thread, taken there after each batch.
+  handoffs: Mutex<Vec<ReadHandoff>>,
+  /// Whether this environment can read sockets on its own thread.
+  js_reads: AtomicBool,
 }
 
 /// A buffer grown by a burst is not kept beyond this.
@@ -48,7 +54,8 @@ struct Batch {
 
 pub const HEADER: usize = 9;
 
-fn record(buf: &mut Vec<u8>, id: u32, kind: Kind, parts: &[&[u8]]) {
+/// Appends one event record to `buf` (also used by the JS-thread reader).
+pub fn record(buf: &mut Vec<u8>, id: u32, kind: Kind, parts: &[&[u8]]) {
   let len: usize = parts.iter().map(|p| p.len()).sum();
   buf.reserve(HEADER + len);
   buf.extend_from_slice(&id.to_le_bytes());
@@ -67,6 +74,8 @@ impl Bridge {
       room: Notify::new(),
       waker,
       spare: Mutex::new(Vec::new()),
+      handoffs: Mutex::new(Vec::new()),
+      js_reads: AtomicBool::new(false),
     }
   }
 
@@ -139,6 +148,25 @@ impl Bridge {
     }
   }
 
+  /// Lets sockets be read on the JS thread (the environment can poll them).
+  pub fn enable_js_reads(&self) {
+    self.js_reads.store(true, Ordering::Relaxed);
+  }
+
+  /// Queues a socket for the JS thread to read. Must precede the event that wakes
+  /// JS for it (the connect event), so it is taken right after that event.
+  pub fn hand_off(&self, h: ReadHandoff) -> Result<(), ReadHandoff> {
+    if !self.js_reads.load(Ordering::Relaxed) || self.is_closed() {
+      return Err(h);
+    }
+    self.handoffs.lock().unwrap().push(h);
+    Ok(())
+  }
+
+  pub fn take_handoffs(&self) -> Vec<ReadHandoff> {
+    std::mem::take(&mut *self.handoffs.lock().unwrap())
+  }
+
   pub fn is_closed(&self) -> bool {
     self.batch.lock().unwrap().closed
   }
@@ -149,6 +177,7 @@ impl Bridge {
     let mut b = self.batch.lock().unwrap();
     b.closed = true;
     b.buf = Vec::new();
+    self.handoffs.lock().unwrap().clear();
     release();
     drop(b);
     self.room.notify_waiters();

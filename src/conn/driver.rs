@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io::IoSlice;
+use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::outbox::Chunk;
-use super::{Control, Options, Origin, Shared, State, Stats};
+use super::{clock, Control, Options, Origin, ReadEnd, ReadHandoff, Shared, State, Stats};
 use crate::bridge::{Bridge, Kind};
 use crate::codec::Codec;
 use crate::error::CoreError;
@@ -32,21 +33,55 @@ pub struct Driver {
   options: Options,
   /// `end()` was called: flush, end, and do not reconnect.
   ending: bool,
-  paused: bool,
   idle: Idle,
+  /// Counts sessions, so a read-end report from an old socket is not taken for
+  /// the current one's.
+  generation: u64,
 }
 
 /// The idle timer: fires once per quiet spell; traffic or `setTimeout()` re-arm it.
 struct Idle {
   since: Instant,
+  /// `since` on the [`clock`], to compare with reads made on the JS thread.
+  since_clock: u64,
   fired: bool,
 }
 
 impl Idle {
-  fn rearm(&mut self) {
-    self.since = Instant::now();
-    self.fired = false;
+  fn new() -> Self {
+    Idle { since: Instant::now(), since_clock: clock(), fired: false }
   }
+
+  fn rearm(&mut self) {
+    *self = Idle::new();
+  }
+
+  /// The JS thread read at `last_read` (clock time): the quiet spell began then.
+  fn moved_to(&mut self, last_read: u64) -> bool {
+    if last_read <= self.since_clock {
+      return false;
+    }
+    self.since = Instant::now() - Duration::from_nanos(clock().saturating_sub(last_read));
+    self.since_clock = last_read;
+    true
+  }
+}
+
+/// What a control message asks of the driver.
+enum Applied {
+  Continue,
+  Destroy,
+  ReadEnded(u64, ReadEnd),
+}
+
+/// What woke the session loop.
+enum Step {
+  Control(Applied),
+  Wake,
+  Wrote(std::io::Result<usize>),
+  Read(std::io::Result<usize>),
+  Exited(std::io::Result<std::process::ExitStatus>),
+  Idle,
 }
 
 /// Why an established connection stopped.
@@ -69,7 +104,7 @@ impl Driver {
     control: mpsc::UnboundedReceiver<Control>,
     options: Options,
   ) -> Self {
-    Driver { shared, bridge, control, options, ending: false, paused: false, idle: Idle { since: Instant::now(), fired: false } }
+    Driver { shared, bridge, control, options, ending: false, idle: Idle::new(), generation: 0 }
   }
 
   fn emit(&self, kind: Kind, payload: &[u8]) {
@@ -170,7 +205,8 @@ impl Driver {
       tokio::select! {
         out = &mut fut => return Ok(out),
         c = self.control.recv() => {
-          if self.apply(c, None) {
+          // Not connected: a read-end report can only be a stale one.
+          if let Applied::Destroy = self.apply(c, None) {
             return Err(Destroyed);
           }
         }
@@ -178,25 +214,20 @@ impl Driver {
     }
   }
 
-  /// Applies a control message; true means destroy. Socket options are remembered for
-  /// later sockets and set on `stream` if connected.
-  fn apply(&mut self, c: Option<Control>, stream: Option<&SocketOptions>) -> bool {
-    let Some(c) = c else { return true }; // every JS handle is gone
+  /// Applies a control message. Socket options are remembered for later sockets and
+  /// set on `stream` if connected.
+  fn apply(&mut self, c: Option<Control>, stream: Option<&SocketOptions>) -> Applied {
+    let Some(c) = c else { return Applied::Destroy }; // every JS handle is gone
     let result = match c {
-      Control::Destroy => return true,
+      Control::Destroy => return Applied::Destroy,
+      Control::ReadEnded { generation, end } => return Applied::ReadEnded(generation, end),
       Control::End => {
         self.ending = true;
         self.shared.wake_writer.notify_one();
         Ok(())
       }
-      Control::Pause => {
-        self.paused = true;
-        Ok(())
-      }
-      Control::Resume => {
-        self.paused = false;
-        Ok(())
-      }
+      // `Shared::paused` holds the state; the message only wakes the loop.
+      Control::Pause | Control::Resume => Ok(()),
       Control::NoDelay(on) => {
         self.options.no_delay = on;
         stream.map_or(Ok(()), |s| s.set_no_delay(on))
@@ -214,7 +245,7 @@ impl Driver {
     if let Err(e) = result {
       self.shared.emit_error(&CoreError::io(&e, "setsockopt"));
     }
-    false
+    Applied::Continue
   }
 
   /// Moves bytes until the connection ends.
@@ -232,6 +263,8 @@ impl Driver {
       outbox.set_online(true);
       outbox.set_direct(stream.direct_fd());
     }
+    self.generation += 1;
+    let read_elsewhere = self.hand_off_reading(&stream);
     self.emit_json(Kind::Connect, stream.addresses().to_json());
 
     let (reader, writer) = tokio::io::split(stream);
@@ -243,8 +276,14 @@ impl Driver {
       inbuf: BytesMut::with_capacity(READ_CHUNK),
       inflight: VecDeque::new(),
       offset: 0,
+      read_elsewhere,
     };
     let ended = self.pump(&mut io, &mut child).await;
+    if let Some(fd) = io.read_elsewhere {
+      // The JS thread's duplicate keeps the socket open: shut it down for real, so
+      // the peer sees the end now and the reader sees EOF and lets go.
+      unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+    }
 
     {
       let mut outbox = self.shared.outbox.lock().unwrap();
@@ -265,6 +304,15 @@ impl Driver {
       self.report_exit(c.wait().await);
     }
     ended
+  }
+
+  /// Moves reading a plain socket to the JS thread, if this environment can.
+  fn hand_off_reading(&self, stream: &Stream) -> Option<RawFd> {
+    let fd = stream.direct_fd()?;
+    let dup = unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned().ok()?;
+    let handoff = ReadHandoff { shared: self.shared.clone(), generation: self.generation, fd: dup, codec: self.options.codec.clone() };
+    self.bridge.hand_off(handoff).ok()?;
+    Some(fd)
   }
 
   fn report_exit(&self, status: std::io::Result<std::process::ExitStatus>) {
@@ -310,43 +358,48 @@ impl Driver {
       }
       let deadline = self.options.idle_timeout.filter(|_| !self.idle.fired).map(|t| self.idle.since + t);
       let child_alive = child.is_some();
-      tokio::select! {
+      let read_here = reading && io.read_elsewhere.is_none() && !self.shared.is_paused();
+      let step = tokio::select! {
         biased;
-        c = self.control.recv() => {
-          if self.apply(c, Some(&io.sockopts)) {
-            return Ended::Destroyed;
+        c = self.control.recv() => Step::Control(self.apply(c, Some(&io.sockopts))),
+        _ = self.shared.wake_writer.notified(), if writing && io.inflight.is_empty() => Step::Wake,
+        r = write_some(&mut io.writer, &io.inflight, io.offset), if writing && !io.inflight.is_empty() => Step::Wrote(r),
+        r = read_some(&self.bridge, &mut io.reader, &mut io.inbuf), if read_here => Step::Read(r),
+        status = wait_child(child), if child_alive => Step::Exited(status),
+        _ = sleep_until(deadline), if deadline.is_some() => Step::Idle,
+      };
+      match step {
+        Step::Control(Applied::Continue) | Step::Wake => {}
+        Step::Control(Applied::Destroy) => return Ended::Destroyed,
+        Step::Control(Applied::ReadEnded(generation, _)) if generation != self.generation => {}
+        Step::Read(Ok(0)) | Step::Control(Applied::ReadEnded(_, ReadEnd::Eof)) => {
+          reading = false;
+          self.emit(Kind::End, b"");
+          peer_gone = !self.options.allow_half_open;
+        }
+        Step::Read(Ok(n)) => {
+          Stats::add(&self.shared.stats.bytes_in, n as u64);
+          self.idle.rearm();
+          if let Err(e) = self.deliver(io) {
+            return Ended::Lost(Some(e));
           }
         }
-        _ = self.shared.wake_writer.notified(), if writing && io.inflight.is_empty() => {}
-        r = write_some(&mut io.writer, &io.inflight, io.offset), if writing && !io.inflight.is_empty() => match r {
-          Ok(n) => {
-            self.wrote(io, n);
-            self.idle.rearm();
-          }
-          Err(e) => return Ended::Lost(Some(CoreError::io(&e, "write"))),
-        },
-        r = read_some(&self.bridge, &mut io.reader, &mut io.inbuf), if reading && !self.paused => match r {
-          Ok(0) => {
-            reading = false;
-            self.emit(Kind::End, b"");
-            peer_gone = !self.options.allow_half_open;
-          }
-          Ok(n) => {
-            Stats::add(&self.shared.stats.bytes_in, n as u64);
-            self.idle.rearm();
-            if let Err(e) = self.deliver(io) {
-              return Ended::Lost(Some(e));
-            }
-          }
-          Err(e) => return Ended::Lost(Some(CoreError::io(&e, "read"))),
-        },
-        status = wait_child(child), if child_alive => {
+        Step::Read(Err(e)) => return Ended::Lost(Some(CoreError::io(&e, "read"))),
+        Step::Control(Applied::ReadEnded(_, ReadEnd::Failed(e))) => return Ended::Lost(Some(e)),
+        Step::Wrote(Ok(n)) => {
+          self.wrote(io, n);
+          self.idle.rearm();
+        }
+        Step::Wrote(Err(e)) => return Ended::Lost(Some(CoreError::io(&e, "write"))),
+        Step::Exited(status) => {
           *child = None;
           self.report_exit(status);
         }
-        _ = sleep_until(deadline), if deadline.is_some() => {
-          self.idle.fired = true;
-          self.emit(Kind::Timeout, b"");
+        Step::Idle => {
+          if !self.idle.moved_to(self.shared.last_read()) {
+            self.idle.fired = true;
+            self.emit(Kind::Timeout, b"");
+          }
         }
       }
     }
@@ -410,6 +463,8 @@ struct Io {
   /// Bytes of the first chunk in flight already written. A chunk is only dropped
   /// once whole, so after a failure it is sent again from its first byte.
   offset: usize,
+  /// Set when the JS thread reads this socket: its descriptor, to shut down at the end.
+  read_elsewhere: Option<RawFd>,
 }
 
 async fn read_some(bridge: &Bridge, stream: &mut ReadHalf<Stream>, buf: &mut BytesMut) -> std::io::Result<usize> {

@@ -8,6 +8,7 @@ mod driver;
 mod outbox;
 pub mod stats;
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -52,7 +53,7 @@ impl Default for Options {
   }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Control {
   /// Flush, then end our side; stop reconnecting.
   End,
@@ -65,6 +66,27 @@ pub enum Control {
   KeepAlive(bool, u64),
   /// Idle timeout in ms; 0 turns it off.
   Timeout(u64),
+  /// The JS thread stopped reading the socket of session `generation`.
+  ReadEnded { generation: u64, end: ReadEnd },
+}
+
+/// How reading a socket ended.
+#[derive(Debug, Clone)]
+pub enum ReadEnd {
+  Eof,
+  Failed(CoreError),
+}
+
+/// A plain socket whose reading moves to the JS thread: there, each readable event
+/// is read, split into frames and dispatched in one call, with no thread hop (see
+/// `node/reader.rs`). `fd` is a duplicate, so the reader closes it on its own time;
+/// the driver shuts the socket down when the session ends, which the reader sees
+/// as EOF.
+pub struct ReadHandoff {
+  pub shared: Arc<Shared>,
+  pub generation: u64,
+  pub fd: std::os::fd::OwnedFd,
+  pub codec: Codec,
 }
 
 pub struct Shared {
@@ -76,6 +98,16 @@ pub struct Shared {
   encoder: Codec,
   pub stats: Stats,
   bridge: Arc<Bridge>,
+  /// `pause()`: read by whoever reads the socket, the driver or the JS thread.
+  paused: AtomicBool,
+  /// When the JS thread last read from the socket (see [`clock`]), for the idle timer.
+  last_read: AtomicU64,
+}
+
+/// Monotonic nanoseconds since the first call, as a plain number for atomics.
+pub fn clock() -> u64 {
+  static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+  START.get_or_init(std::time::Instant::now).elapsed().as_nanos() as u64
 }
 
 impl Shared {
@@ -90,6 +122,8 @@ impl Shared {
       encoder: options.codec.clone(),
       stats: Stats::default(),
       bridge: bridge.clone(),
+      paused: AtomicBool::new(false),
+      last_read: AtomicU64::new(0),
     });
     let driver = driver::Driver::new(shared.clone(), bridge, rx, options);
     (shared, driver)
@@ -183,6 +217,30 @@ impl Shared {
       queued: self.outbox.lock().unwrap().len() as u64,
       state: s.state(),
     }
+  }
+
+  pub fn id(&self) -> u32 {
+    self.id
+  }
+
+  pub fn is_paused(&self) -> bool {
+    self.paused.load(Ordering::Relaxed)
+  }
+
+  pub fn set_paused(&self, paused: bool) {
+    self.paused.store(paused, Ordering::Relaxed);
+    self.control(if paused { Control::Pause } else { Control::Resume });
+  }
+
+  /// The JS thread read `bytes` carrying `frames` frames.
+  pub fn note_read(&self, bytes: usize, frames: usize) {
+    Stats::add(&self.stats.bytes_in, bytes as u64);
+    Stats::add(&self.stats.frames_in, frames as u64);
+    self.last_read.store(clock(), Ordering::Relaxed);
+  }
+
+  fn last_read(&self) -> u64 {
+    self.last_read.load(Ordering::Relaxed)
   }
 
   pub fn control(&self, c: Control) {

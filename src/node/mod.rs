@@ -3,8 +3,11 @@
 //! through the environment's bridge.
 
 mod options;
+mod reader;
+mod uv;
 
 use std::ptr;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
@@ -18,6 +21,9 @@ use crate::hub::Hub;
 struct EnvState {
   hub: Arc<Hub>,
   tsfn: Arc<tsfn::Tsfn>,
+  readers: Rc<reader::Readers>,
+  js: reader::Js,
+  uv_loop: *mut std::ffi::c_void,
 }
 
 fn state(env: &Env) -> Result<&'static EnvState> {
@@ -27,8 +33,19 @@ fn state(env: &Env) -> Result<&'static EnvState> {
     .ok_or_else(|| Error::new(Status::GenericFailure, "connkit: init() was not called in this environment"))
 }
 
-/// Runs on the JS thread when events are waiting: one Buffer, one call.
+/// Runs on the JS thread when events are waiting: one Buffer, one call; then starts
+/// reading the sockets handed over with those events.
 fn deliver(env: sys::napi_env, js_fn: sys::napi_value, bridge: &Bridge) {
+  dispatch_batch(env, js_fn, bridge);
+  let handoffs = bridge.take_handoffs();
+  if !handoffs.is_empty() {
+    if let Ok(state) = state(&Env::from_raw(env)) {
+      state.readers.attach(state.js, state.uv_loop, handoffs);
+    }
+  }
+}
+
+fn dispatch_batch(env: sys::napi_env, js_fn: sys::napi_value, bridge: &Bridge) {
   bridge.drain(|events| unsafe {
     let mut data = ptr::null_mut();
     let mut buffer = ptr::null_mut();
@@ -53,15 +70,38 @@ pub fn init(env: Env, dispatch: Function<Buffer, ()>) -> Result<()> {
   if env.get_instance_data::<EnvState>()?.is_some() {
     return Err(Error::new(Status::GenericFailure, "connkit: already initialised in this environment"));
   }
-  let (bridge, tsfn) = unsafe { tsfn::create(env.raw(), dispatch.raw(), deliver)? };
+  let raw = env.raw();
+  let (bridge, tsfn) = unsafe { tsfn::create(raw, dispatch.raw(), deliver)? };
   let hub = Hub::new(bridge.clone());
-  env.set_instance_data(EnvState { hub: hub.clone(), tsfn: tsfn.clone() }, (), |_| {})?;
+  let mut js = reader::Js { env: raw, dispatch: ptr::null_mut(), context: ptr::null_mut() };
+  let mut uv_loop = ptr::null_mut();
+  unsafe {
+    check(sys::napi_create_reference(raw, dispatch.raw(), 1, &mut js.dispatch))?;
+    let mut name = ptr::null_mut();
+    check(sys::napi_create_string_utf8(raw, c"connkit:read".as_ptr(), 12, &mut name))?;
+    check(sys::napi_async_init(raw, ptr::null_mut(), name, &mut js.context))?;
+    check(sys::napi_get_uv_event_loop(raw, &mut uv_loop))?;
+  }
+  if uv::get().is_some() && !uv_loop.is_null() {
+    bridge.enable_js_reads();
+  }
+  let readers = Rc::new(reader::Readers::default());
+  env.set_instance_data(EnvState { hub: hub.clone(), tsfn: tsfn.clone(), readers: readers.clone(), js, uv_loop: uv_loop.cast() }, (), |_| {})?;
   // Worker termination or process exit: close every socket and stop all deliveries.
-  env.add_env_cleanup_hook((hub, bridge, tsfn), |(hub, bridge, tsfn)| {
+  env.add_env_cleanup_hook((hub, bridge, tsfn, readers), |(hub, bridge, tsfn, readers)| {
+    readers.close_all();
     hub.shutdown();
     bridge.close(|| tsfn.release());
   })?;
   Ok(())
+}
+
+fn check(status: sys::napi_status) -> Result<()> {
+  if status == sys::Status::napi_ok {
+    Ok(())
+  } else {
+    Err(Error::from_status(Status::from(status)))
+  }
 }
 
 /// Keeps the event loop alive (true) or lets it exit (false); `lib/dispatch.js`
@@ -165,19 +205,23 @@ pub fn write(env: Env, id: u32, data: &[u8], flags: u32) -> Result<Option<f64>> 
 /// Control operations, numbered as in `lib/native.js`.
 #[napi]
 pub fn control(env: Env, id: u32, op: u32, arg: f64, arg2: f64) -> Result<()> {
+  let state = state(&env)?;
+  let Some(conn) = state.hub.conn(id) else { return Ok(()) };
   let c = match op {
     0 => Control::End,
     1 => Control::Destroy,
-    2 => Control::Pause,
-    3 => Control::Resume,
+    // Whoever reads the socket, the driver or this thread, stops at once.
+    2 | 3 => {
+      conn.set_paused(op == 2);
+      state.readers.set_paused(id, op == 2);
+      return Ok(());
+    }
     4 => Control::NoDelay(arg != 0.0),
     5 => Control::KeepAlive(arg != 0.0, arg2.max(0.0) as u64),
     6 => Control::Timeout(arg.max(0.0) as u64),
     _ => return Err(Error::new(Status::InvalidArg, format!("unknown control op {op}"))),
   };
-  if let Some(conn) = state(&env)?.hub.conn(id) {
-    conn.control(c);
-  }
+  conn.control(c);
   Ok(())
 }
 

@@ -1,0 +1,239 @@
+//! Reading plain sockets on the JS thread.
+//!
+//! A message that arrives through the runtime wakes two threads: the runtime's, then
+//! the JS thread. Node's own sockets wake one. So for TCP and unix sockets the driver
+//! hands reading over (`conn::ReadHandoff`): a libuv poll handle watches a duplicate
+//! of the socket on the JS thread's loop; when it is readable, everything available
+//! is read, split into frames by the connection's codec, and dispatched in one call,
+//! in the bridge's batch format. End of stream and errors go back to the driver,
+//! which owns the connection's lifecycle.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::{c_int, c_void};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::ptr;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use napi::sys;
+
+use super::uv::{self, Uv};
+use crate::bridge::{self, Kind};
+use crate::codec::Codec;
+use crate::conn::{Control, ReadEnd, ReadHandoff, Shared};
+use crate::error::CoreError;
+
+/// Read at most this much per readable event, so one busy socket cannot starve the loop.
+const READ_BUDGET: usize = 1 << 20;
+const READ_CHUNK: usize = 64 * 1024;
+
+/// How to call the JS dispatcher from a libuv callback.
+#[derive(Clone, Copy)]
+pub struct Js {
+  pub env: sys::napi_env,
+  pub dispatch: sys::napi_ref,
+  pub context: sys::napi_async_context,
+}
+
+#[repr(C)]
+struct Reader {
+  /// The `uv_poll_t`, first, so a pointer to it is a pointer to the reader.
+  handle: [u64; uv::POLL_SIZE / 8],
+  shared: Arc<Shared>,
+  generation: u64,
+  fd: OwnedFd,
+  codec: Codec,
+  inbuf: BytesMut,
+  events: Vec<u8>,
+  js: Js,
+  uv: &'static Uv,
+  registry: *const Readers,
+  polling: bool,
+}
+
+/// The readers of one environment, by connection id. Touched on its JS thread only.
+#[derive(Default)]
+pub struct Readers {
+  live: RefCell<HashMap<u32, *mut Reader>>,
+}
+
+impl Readers {
+  /// Starts reading handed-off sockets. `self` must live as long as the environment.
+  pub fn attach(&self, js: Js, loop_: *mut c_void, handoffs: Vec<ReadHandoff>) {
+    let Some(uv) = uv::get() else { return };
+    for h in handoffs {
+      let id = h.shared.id();
+      let reader = Box::into_raw(Box::new(Reader {
+        handle: [0; uv::POLL_SIZE / 8],
+        shared: h.shared,
+        generation: h.generation,
+        fd: h.fd,
+        codec: h.codec,
+        inbuf: BytesMut::with_capacity(READ_CHUNK),
+        events: Vec::new(),
+        js,
+        uv,
+        registry: self,
+        polling: false,
+      }));
+      unsafe {
+        let r = &mut *reader;
+        if (uv.poll_init)(loop_, reader.cast(), r.fd.as_raw_fd()) != 0 {
+          // Cannot poll it here: let the driver know reading is over for this socket.
+          r.shared.control(Control::ReadEnded {
+            generation: r.generation,
+            end: ReadEnd::Failed(CoreError::new("ERR_IO", "cannot poll the socket")),
+          });
+          drop(Box::from_raw(reader));
+          continue;
+        }
+        // Liveness is connkit's business (see lib/bridge.js), not this handle's.
+        (uv.unref)(reader.cast());
+      }
+      if let Some(old) = self.live.borrow_mut().insert(id, reader) {
+        unsafe { close(old) };
+      }
+      unsafe { set_polling(reader, !(*reader).shared.is_paused()) };
+    }
+  }
+
+  /// `pause()` / `resume()` from JS: stop or restart polling at once.
+  pub fn set_paused(&self, id: u32, paused: bool) {
+    if let Some(&r) = self.live.borrow().get(&id) {
+      unsafe { set_polling(r, !paused) };
+    }
+  }
+
+  /// Environment teardown.
+  pub fn close_all(&self) {
+    let readers: Vec<_> = self.live.borrow_mut().drain().map(|(_, r)| r).collect();
+    for r in readers {
+      unsafe { close(r) };
+    }
+  }
+}
+
+unsafe fn set_polling(r: *mut Reader, on: bool) {
+  let reader = &mut *r;
+  if reader.polling == on {
+    return;
+  }
+  reader.polling = on;
+  if on {
+    (reader.uv.poll_start)(r.cast(), uv::READABLE, on_readable);
+  } else {
+    (reader.uv.poll_stop)(r.cast());
+  }
+}
+
+unsafe fn close(r: *mut Reader) {
+  let reader = &mut *r;
+  (reader.uv.poll_stop)(r.cast());
+  reader.polling = false;
+  (reader.uv.close)(r.cast(), Some(on_closed));
+}
+
+unsafe extern "C" fn on_closed(handle: *mut c_void) {
+  drop(Box::from_raw(handle as *mut Reader));
+}
+
+unsafe extern "C" fn on_readable(handle: *mut c_void, _status: c_int, _events: c_int) {
+  let r = handle as *mut Reader;
+  let end = (*r).read_available();
+  // JS may pause, or close everything, from inside; the memory stays valid until
+  // libuv's close callback, which cannot run before this returns.
+  (*r).dispatch();
+  let Some(end) = end else { return };
+  let reader = &*r;
+  reader.shared.control(Control::ReadEnded { generation: reader.generation, end });
+  let id = reader.shared.id();
+  let mut live = (*reader.registry).live.borrow_mut();
+  if live.get(&id) == Some(&r) {
+    live.remove(&id);
+    drop(live);
+    close(r);
+  }
+}
+
+impl Reader {
+  /// Reads what the socket has and turns it into events; `Some` when reading is over.
+  fn read_available(&mut self) -> Option<ReadEnd> {
+    let kind = if self.codec.is_framed() { Kind::Frame } else { Kind::Data };
+    let mut total = 0;
+    let mut frames = 0;
+    let mut end = None;
+    while total < READ_BUDGET {
+      self.inbuf.reserve(READ_CHUNK);
+      let spare = self.inbuf.spare_capacity_mut();
+      let n = unsafe { libc::recv(self.fd.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len(), libc::MSG_DONTWAIT) };
+      if n == 0 {
+        end = Some(ReadEnd::Eof);
+        break;
+      }
+      if n < 0 {
+        let err = std::io::Error::last_os_error();
+        match err.raw_os_error() {
+          Some(libc::EAGAIN) | Some(libc::EINTR) => {}
+          _ => end = Some(ReadEnd::Failed(CoreError::io(&err, "read"))),
+        }
+        break;
+      }
+      unsafe { self.inbuf.set_len(self.inbuf.len() + n as usize) };
+      total += n as usize;
+      loop {
+        match self.codec.decode(&mut self.inbuf) {
+          Ok(Some(frame)) => {
+            bridge::record(&mut self.events, self.shared.id(), kind, &[&frame]);
+            frames += 1;
+          }
+          Ok(None) => break,
+          // Frames before the bad one are delivered; then the connection fails.
+          Err(e) => return self.finish(total, frames, Some(ReadEnd::Failed(e.into()))),
+        }
+      }
+    }
+    self.finish(total, frames, end)
+  }
+
+  fn finish(&self, bytes: usize, frames: usize, end: Option<ReadEnd>) -> Option<ReadEnd> {
+    if bytes > 0 {
+      self.shared.note_read(bytes, frames);
+    }
+    end
+  }
+
+  /// Hands the events read to JS in one call, as a top-level callback so that
+  /// microtasks and `process.nextTick` run after it, as after a Node socket's read.
+  fn dispatch(&mut self) {
+    if self.events.is_empty() {
+      return;
+    }
+    let js = self.js;
+    unsafe {
+      let mut scope = ptr::null_mut();
+      if sys::napi_open_handle_scope(js.env, &mut scope) != sys::Status::napi_ok {
+        self.events.clear();
+        return;
+      }
+      let mut func = ptr::null_mut();
+      let mut data = ptr::null_mut();
+      let mut buffer = ptr::null_mut();
+      let mut global = ptr::null_mut();
+      let ready = sys::napi_get_reference_value(js.env, js.dispatch, &mut func) == sys::Status::napi_ok
+        && sys::napi_create_buffer_copy(js.env, self.events.len(), self.events.as_ptr().cast(), &mut data, &mut buffer)
+          == sys::Status::napi_ok
+        && sys::napi_get_global(js.env, &mut global) == sys::Status::napi_ok;
+      self.events.clear();
+      if ready {
+        let mut result = ptr::null_mut();
+        if sys::napi_make_callback(js.env, js.context, global, func, 1, &buffer, &mut result) == sys::Status::napi_pending_exception {
+          let mut error = ptr::null_mut();
+          sys::napi_get_and_clear_last_exception(js.env, &mut error);
+          sys::napi_fatal_exception(js.env, error);
+        }
+      }
+      sys::napi_close_handle_scope(js.env, scope);
+    }
+  }
+}
