@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncReadExt, ReadHalf};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -20,7 +20,7 @@ use crate::bridge::{Bridge, Kind};
 use crate::codec::Codec;
 use crate::error::CoreError;
 use crate::policy::backoff::{Backoff, Next};
-use crate::transport::{dial, ChildProcess, SocketOptions, Stream};
+use crate::transport::{dial, ChildProcess, Sink, SocketOptions, Stream};
 
 const READ_CHUNK: usize = 64 * 1024;
 /// Chunks handed to one vectored write.
@@ -267,7 +267,10 @@ impl Driver {
     let read_elsewhere = self.hand_off_reading(&stream);
     self.emit_json(Kind::Connect, stream.addresses().to_json());
 
-    let (reader, writer) = tokio::io::split(stream);
+    let (reader, writer) = match crate::transport::split(stream, read_elsewhere.is_some()) {
+      Ok(halves) => halves,
+      Err(e) => return Ended::Lost(Some(CoreError::io(&e, "read"))),
+    };
     let mut io = Io {
       reader,
       writer,
@@ -343,6 +346,9 @@ impl Driver {
             None
           }
         };
+        if io.inflight.is_empty() {
+          io.writer.idle();
+        }
         if let Some(total) = ack {
           self.emit(Kind::Written, &total.to_le_bytes());
         }
@@ -358,13 +364,13 @@ impl Driver {
       }
       let deadline = self.options.idle_timeout.filter(|_| !self.idle.fired).map(|t| self.idle.since + t);
       let child_alive = child.is_some();
-      let read_here = reading && io.read_elsewhere.is_none() && !self.shared.is_paused();
+      let read_here = reading && io.reader.is_some() && !self.shared.is_paused();
       let step = tokio::select! {
         biased;
         c = self.control.recv() => Step::Control(self.apply(c, Some(&io.sockopts))),
         _ = self.shared.wake_writer.notified(), if writing && io.inflight.is_empty() => Step::Wake,
         r = write_some(&mut io.writer, &io.inflight, io.offset), if writing && !io.inflight.is_empty() => Step::Wrote(r),
-        r = read_some(&self.bridge, &mut io.reader, &mut io.inbuf), if read_here => Step::Read(r),
+        r = read_some(&self.bridge, io.reader.as_mut(), &mut io.inbuf), if read_here => Step::Read(r),
         status = wait_child(child), if child_alive => Step::Exited(status),
         _ = sleep_until(deadline), if deadline.is_some() => Step::Idle,
       };
@@ -454,8 +460,9 @@ impl Driver {
 
 /// The socket and the bytes in flight on it.
 struct Io {
-  reader: ReadHalf<Stream>,
-  writer: WriteHalf<Stream>,
+  /// `None` when the JS thread reads the socket.
+  reader: Option<ReadHalf<Stream>>,
+  writer: Sink,
   sockopts: SocketOptions,
   codec: Codec,
   inbuf: BytesMut,
@@ -467,16 +474,17 @@ struct Io {
   read_elsewhere: Option<RawFd>,
 }
 
-async fn read_some(bridge: &Bridge, stream: &mut ReadHalf<Stream>, buf: &mut BytesMut) -> std::io::Result<usize> {
+async fn read_some(bridge: &Bridge, stream: Option<&mut ReadHalf<Stream>>, buf: &mut BytesMut) -> std::io::Result<usize> {
+  let Some(stream) = stream else { return std::future::pending().await };
   bridge.wait_room().await;
   buf.reserve(READ_CHUNK);
   stream.read_buf(buf).await
 }
 
-async fn write_some(stream: &mut WriteHalf<Stream>, inflight: &VecDeque<Chunk>, offset: usize) -> std::io::Result<usize> {
+async fn write_some(sink: &mut Sink, inflight: &VecDeque<Chunk>, offset: usize) -> std::io::Result<usize> {
   let slices: Vec<IoSlice<'_>> =
     inflight.iter().enumerate().map(|(i, c)| IoSlice::new(if i == 0 { &c.data[offset..] } else { &c.data })).collect();
-  stream.write_vectored(&slices).await
+  sink.write_vectored(&slices).await
 }
 
 async fn wait_child(child: &mut Option<ChildProcess>) -> std::io::Result<std::process::ExitStatus> {

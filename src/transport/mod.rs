@@ -3,6 +3,7 @@
 
 pub mod dial;
 pub mod listen;
+mod sink;
 pub mod stdio;
 pub mod tls;
 
@@ -17,6 +18,7 @@ use tokio::net::{TcpStream, UnixStream};
 
 pub use dial::{dial, Dialed, Target};
 pub use listen::{bind, Bind, Incoming, Listener};
+pub use sink::{split, Sink};
 pub use stdio::{ChildPipes, ChildProcess};
 
 pub type TlsStream = tokio_rustls::TlsStream<TcpStream>;
