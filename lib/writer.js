@@ -39,10 +39,17 @@ function reserve(n) {
   if (n > batch.length) batch = Buffer.allocUnsafe(n);
 }
 
+function putU32(value, at) {
+  batch[at] = value;
+  batch[at + 1] = value >>> 8;
+  batch[at + 2] = value >>> 16;
+  batch[at + 3] = value >>> 24;
+}
+
 function header(id, flags, len) {
-  batch.writeUInt32LE(id, used);
+  putU32(id, used);
   batch[used + 4] = flags;
-  batch.writeUInt32LE(len, used + 5);
+  putU32(len, used + 5);
   used += HEADER;
 }
 

@@ -25,7 +25,7 @@ use crate::conn::{Control, ReadEnd, ReadHandoff, Shared};
 use crate::error::CoreError;
 
 /// Read at most this much per readable event, so one busy socket cannot starve the loop.
-const READ_BUDGET: usize = 1 << 20;
+const READ_BUDGET: usize = 64 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
 
 /// How to call the JS dispatcher from a libuv callback.
