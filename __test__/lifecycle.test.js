@@ -196,3 +196,25 @@ test('idle timeout: a timeout event after inactivity, re-armed by traffic', asyn
   await waitFor(conn, 'close');
   server.close();
 });
+
+test('idle timeout: reads made on the JS thread count as traffic', async () => {
+  const path = tmpSocket();
+  let peer;
+  const server = net.createServer((s) => (peer = s));
+  await new Promise((r) => server.listen(path, r));
+  const conn = ck.createConnection({ path, timeout: 120 });
+  let timeouts = 0;
+  conn.on('timeout', () => timeouts++);
+  await waitFor(conn, 'connect');
+  await until(() => peer, 2000, 'peer');
+  // Data every 30 ms for ~400 ms: never idle for 120 ms.
+  for (let i = 0; i < 13; i++) {
+    peer.write('tick');
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  assert.equal(timeouts, 0);
+  await waitFor(conn, 'timeout', 2000);
+  conn.destroy();
+  peer.destroy();
+  server.close();
+});
