@@ -4,6 +4,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const net = require('node:net');
+const { spawn } = require('node:child_process');
 const ck = require('..');
 const { waitFor, listening, tmpSocket, makeCerts, runNode } = require('./helpers');
 
@@ -93,6 +94,35 @@ test('tcp: connection refused is an Error with Node fields, then close', async (
   assert.equal(err.message, `connect ECONNREFUSED 127.0.0.1:${port}`);
   const [hadError] = await closed;
   assert.equal(hadError, true);
+});
+
+test('tcp: connectTimeout bounds an attempt that hangs (ETIMEDOUT)', async () => {
+  // A listener that never accepts, its queue filled: further SYNs go unanswered.
+  const listener = spawn('python3', ['-c', [
+    'import socket, time',
+    "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
+    'print(s.getsockname()[1], flush=True)',
+    'time.sleep(30)',
+  ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const fillers = [];
+  try {
+    const [line] = await waitFor(listener.stdout, 'data');
+    const port = Number(String(line).trim());
+    for (let i = 0; i < 8; i++) fillers.push(net.connect(port, '127.0.0.1').on('error', () => {}));
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    const conn = ck.createConnection({ port, host: '127.0.0.1', connectTimeout: 300 });
+    const closed = waitFor(conn, 'close');
+    const [err] = await waitFor(conn, 'error');
+    assert.equal(err.code, 'ETIMEDOUT');
+    assert.equal(err.syscall, 'connect');
+    const took = Date.now() - started;
+    assert.ok(took >= 250 && took < 2000, `gave up after ${took} ms`);
+    assert.deepEqual(await closed, [true]);
+  } finally {
+    fillers.forEach((f) => f.destroy());
+    process.kill(listener.pid, 'SIGKILL');
+  }
 });
 
 test('tcp: host names resolve (localhost)', async () => {

@@ -102,6 +102,16 @@ class Liveness {
     if (count) ref();
     else unref();
   }
+
+  /** The handle opened or closed. */
+  activate(active) {
+    this.set(active, this.wanted);
+  }
+
+  /** The user's `ref()` (true) or `unref()` (false). */
+  want(wanted) {
+    this.set(this.active, wanted);
+  }
 }
 
 module.exports = { Kind, register, unregister, handleOf, Liveness, native };

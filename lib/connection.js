@@ -69,7 +69,7 @@ class Connection extends EventEmitter {
     this._finalStats = null;
     this._liveness = new Liveness();
     register(id, this);
-    this._liveness.set(true, true);
+    this._liveness.activate(true);
   }
 
   _setAddresses(a) {
@@ -228,12 +228,12 @@ class Connection extends EventEmitter {
   }
 
   ref() {
-    this._liveness.set(this._liveness.active, true);
+    this._liveness.want(true);
     return this;
   }
 
   unref() {
-    this._liveness.set(this._liveness.active, false);
+    this._liveness.want(false);
     return this;
   }
 
@@ -350,7 +350,7 @@ class Connection extends EventEmitter {
     this.connecting = false;
     this.destroyed = true;
     unregister(this._id);
-    this._liveness.set(false, this._liveness.wanted);
+    this._liveness.activate(false);
     const unfinished = this._callbacks;
     this._callbacks = [];
     if (unfinished.length) {

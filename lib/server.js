@@ -48,7 +48,7 @@ class Server extends EventEmitter {
     if (callback) this.once('listening', callback);
     this._id = native.listen(config);
     register(this._id, this);
-    this._liveness.set(true, this._liveness.wanted);
+    this._liveness.activate(true);
     return this;
   }
 
@@ -82,12 +82,12 @@ class Server extends EventEmitter {
   }
 
   ref() {
-    this._liveness.set(this._liveness.active, true);
+    this._liveness.want(true);
     return this;
   }
 
   unref() {
-    this._liveness.set(this._liveness.active, false);
+    this._liveness.want(false);
     return this;
   }
 
@@ -116,7 +116,7 @@ class Server extends EventEmitter {
         this.listening = false;
         this._listenerClosed = true;
         unregister(this._id);
-        this._liveness.set(false, this._liveness.wanted);
+        this._liveness.activate(false);
         this._maybeClosed();
         break;
     }

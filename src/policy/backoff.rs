@@ -101,10 +101,6 @@ impl Backoff {
     Backoff { policy, base_ms, attempt: 0, waited_ms: 0, after_drop: false, rng }
   }
 
-  pub fn policy(&self) -> &Policy {
-    &self.policy
-  }
-
   /// A connection was established: the next failure starts the schedule over.
   pub fn succeeded(&mut self) {
     self.base_ms = self.policy.reset_ms;

@@ -183,3 +183,36 @@ impl AsyncWrite for Stream {
     each_stream!(self, s => Pin::new(s).poll_shutdown(cx))
   }
 }
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[tokio::test]
+  async fn socket_options_reach_the_socket() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tcp = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    let stream = Stream::Tcp(tcp);
+    let opts = stream.socket_options();
+    let Stream::Tcp(tcp) = &stream else { unreachable!() };
+    let sock = socket2::SockRef::from(tcp);
+    opts.set_no_delay(true).unwrap();
+    assert!(sock.nodelay().unwrap());
+    opts.set_no_delay(false).unwrap();
+    assert!(!sock.nodelay().unwrap());
+    opts.set_keep_alive(true, 5000).unwrap();
+    assert!(sock.keepalive().unwrap());
+    assert_eq!(sock.keepalive_time().unwrap(), std::time::Duration::from_secs(5));
+    opts.set_keep_alive(false, 0).unwrap();
+    assert!(!sock.keepalive().unwrap());
+  }
+
+  #[tokio::test]
+  async fn unix_sockets_ignore_tcp_options_as_node_does() {
+    let (a, _b) = UnixStream::pair().unwrap();
+    let stream = Stream::Unix(a);
+    stream.socket_options().set_no_delay(true).unwrap();
+    stream.socket_options().set_keep_alive(true, 1000).unwrap();
+    assert!(stream.direct_fd().is_some());
+  }
+}
