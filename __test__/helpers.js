@@ -66,7 +66,8 @@ function makeCerts() {
 }
 
 /**
- * Runs `source` in a new node process with connkit resolvable, bounded by `ms`.
+ * Runs `source` in a new node process in the package's folder (so `require('connkit')`
+ * resolves to it), bounded by `ms`.
  * Resolves with { code, signal, stdout, stderr, ms }.
  */
 function runNode(source, { ms = 10000, args = [] } = {}) {
@@ -74,7 +75,6 @@ function runNode(source, { ms = 10000, args = [] } = {}) {
     const started = Date.now();
     const child = spawn(process.execPath, [...args, '-e', source], {
       cwd: ROOT,
-      env: { ...process.env, NODE_PATH: path.dirname(ROOT) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

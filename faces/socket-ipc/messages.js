@@ -1,0 +1,98 @@
+'use strict';
+
+// How messages become bytes and back. The default JSON wire — `{"topic":...,
+// "message":...}` then two NUL bytes — is framed by the core and parsed by V8; a
+// custom transcoder gets the raw stream and frames in JS, as in the original.
+
+const { DecodeError, EncodeError } = require('./errors');
+
+const DELIMITER = '\0\0';
+// Generous: a frame this large is almost certainly a peer gone wrong.
+const DEFAULT_MAX_FRAME = 256 * 1024 * 1024;
+
+/** Connection options for the core: native framing unless a custom transcoder frames. */
+function framingFor(transcoder, maxFrameSize = DEFAULT_MAX_FRAME) {
+  return transcoder ? { framing: 'raw' } : { framing: { delimiter: DELIMITER }, maxFrameSize };
+}
+
+function jsonEncoder(msgWrapper, callback) {
+  let data;
+  try {
+    data = JSON.stringify(msgWrapper);
+  } catch (err) {
+    callback(new EncodeError(`Failed to encode, caused by: ${err.message}`, msgWrapper));
+    return;
+  }
+  callback(null, data);
+}
+
+/** `(msgWrapper, callback(err, data))`; `data === null` means "skip this message". */
+function createEncoder(transcoder) {
+  return transcoder ? transcoder.createEncoder() : jsonEncoder;
+}
+
+/**
+ * Turns what `conn` receives into messages: `onMessage(wrapper)` for each, or
+ * `onError(err)` once, after which the connection is destroyed and nothing more of
+ * it is read (the original stops the same way).
+ */
+function readMessages(conn, transcoder, clientId, onMessage, onError) {
+  const fail = (err) => {
+    conn.destroy();
+    onError(err);
+  };
+  const deliver = (wrapper) => {
+    try {
+      onMessage(wrapper);
+    } catch (err) {
+      // The original treats a throwing listener as a broken stream, too.
+      fail(err);
+    }
+  };
+  if (!transcoder) {
+    conn.on('frame', (frame) => {
+      if (conn.destroyed) return;
+      const raw = frame.toString('utf8');
+      let wrapper;
+      try {
+        wrapper = JSON.parse(raw);
+      } catch (err) {
+        fail(new DecodeError(`Failed to decode, caused by: ${err.message}`, raw, clientId));
+        return;
+      }
+      deliver(wrapper);
+    });
+    return;
+  }
+  if (transcoder.socketEncoding) conn.setEncoding(transcoder.socketEncoding);
+  const decoder = transcoder.createDecoder();
+  conn.on('data', (chunk) => {
+    if (conn.destroyed) return;
+    decoder(chunk, (err, wrappers) => {
+      if (err) {
+        if (err instanceof DecodeError && err.clientId === undefined) err.clientId = clientId;
+        fail(err);
+        return;
+      }
+      for (let i = 0; i < wrappers.length && !conn.destroyed; i++) deliver(wrappers[i]);
+    });
+  });
+}
+
+/** Topic rules of the document: an empty topic becomes 'none'. */
+function topicOf(topic) {
+  return topic || 'none';
+}
+
+/** The original's check that a socket file is not mistaken for a port. */
+function checkSocketFile(socketFile) {
+  const reason = !socketFile ? 'Is empty' : /^\d+$/.test(socketFile) ? 'Looks like a port' : null;
+  if (reason) throw new Error(`Invalid value for 'options.socketFile' (${socketFile}): ${reason}`);
+  if (typeof socketFile !== 'string') {
+    const err = new TypeError(`The "socketFile" option must be of type string. Received ${typeof socketFile}`);
+    err.code = 'ERR_INVALID_ARG_TYPE';
+    throw err;
+  }
+}
+
+module.exports = { framingFor, createEncoder, readMessages, topicOf, checkSocketFile };
