@@ -1,0 +1,25 @@
+// Code typed the way users of @crussell52/socket-ipc write it; only the import changed.
+import { Server, Client, DecodeError, BadClientError, Transcoder } from 'connkit/socket-ipc';
+
+const server = new Server({ socketFile: '/tmp/app.sock', maxFrameSize: 1 << 20 });
+server.on('connection', (clientId: string, socket) => socket.on('close', () => console.log(clientId, 'gone')));
+server.on('message', (message: any, topic: string, clientId: string) => server.send(topic, message, clientId));
+server.on('message.ping', (message: any, clientId: string) => server.send('pong', message, clientId));
+server.on('error', (err: Error) => {
+  if (err instanceof DecodeError) console.log(err.rawData, err.clientId);
+  if (err instanceof BadClientError) console.log(err.clientId, err.sentTopic);
+});
+server.listen();
+
+const lines: Transcoder = {
+  socketEncoding: 'utf8',
+  createEncoder: () => (wrapper, cb) => cb(null, `${wrapper.topic}\n`),
+  createDecoder: () => (chunk, cb) => cb(null, [{ topic: String(chunk), message: null }]),
+};
+const client = new Client({ socketFile: '/tmp/app.sock', retryDelay: { min: 100, max: 500 }, reconnectDelay: 100, transcoder: lines });
+client.on('connect', (socket) => socket.setNoDelay(true));
+client.on('connectError', (err: Error) => console.log(err.message));
+client.on('message', (message: any, topic: string) => console.log(topic, message));
+client.connect();
+client.send('ping', { at: Date.now() });
+client.close();
