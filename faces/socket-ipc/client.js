@@ -3,7 +3,7 @@
 const { EventEmitter } = require('node:events');
 const { Client: CoreClient } = require('../..');
 const { SendAfterCloseError, NoServerError } = require('./errors');
-const { framingFor, createEncoder, readMessages, topicOf, checkSocketFile } = require('./messages');
+const { framingFor, createEncoder, readMessages, topicOf, topicEvent, checkSocketFile } = require('./messages');
 
 /** `number | {min, max}` with the document's defaults for missing bounds. */
 function delayRange(value, fallback) {
@@ -86,7 +86,7 @@ class Client extends EventEmitter {
       undefined,
       (w) => {
         this.emit('message', w.message, w.topic, undefined);
-        this.emit(`message.${w.topic}`, w.message, undefined);
+        this.emit(topicEvent(w.topic), w.message, undefined);
       },
       (err) => this.emit('error', err),
     );

@@ -79,6 +79,17 @@ function readMessages(conn, transcoder, clientId, onMessage, onError) {
   });
 }
 
+/** `message.<topic>` event names, built once per topic rather than per message. */
+const topicEvents = new Map();
+function topicEvent(topic) {
+  let name = topicEvents.get(topic);
+  if (name === undefined) {
+    name = `message.${topic}`;
+    if (topicEvents.size < 10000) topicEvents.set(topic, name);
+  }
+  return name;
+}
+
 /** Topic rules of the document: an empty topic becomes 'none'. */
 function topicOf(topic) {
   return topic || 'none';
@@ -95,4 +106,4 @@ function checkSocketFile(socketFile) {
   }
 }
 
-module.exports = { framingFor, createEncoder, readMessages, topicOf, checkSocketFile };
+module.exports = { framingFor, createEncoder, readMessages, topicOf, topicEvent, checkSocketFile };

@@ -4,7 +4,7 @@ const { EventEmitter } = require('node:events');
 const { randomUUID } = require('node:crypto');
 const { createServer } = require('../..');
 const { SendAfterCloseError, BadClientError } = require('./errors');
-const { framingFor, createEncoder, readMessages, topicOf, checkSocketFile } = require('./messages');
+const { framingFor, createEncoder, readMessages, topicOf, topicEvent, checkSocketFile } = require('./messages');
 
 class Server extends EventEmitter {
   /**
@@ -56,7 +56,7 @@ class Server extends EventEmitter {
       id,
       (w) => {
         this.emit('message', w.message, w.topic, id);
-        this.emit(`message.${w.topic}`, w.message, id);
+        this.emit(topicEvent(w.topic), w.message, id);
       },
       (err) => this.emit('error', err),
     );

@@ -1,0 +1,161 @@
+'use strict';
+
+// connkit/socket-ipc against @crussell52/socket-ipc: both sides of each case run the
+// same implementation, each side in its own process; rounds are interleaved.
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const IMPLS = ['connkit', 'original'];
+const SMALL = Number(process.env.BENCH_IPC_SMALL || 200_000);
+const LARGE = Number(process.env.BENCH_IPC_LARGE || 20_000);
+const BROADCASTS = Number(process.env.BENCH_IPC_BROADCASTS || 4_000);
+const PINGS = Number(process.env.BENCH_IPC_PINGS || 5_000);
+
+function peer(impl, role, socketFile, count, size) {
+  const child = spawn(process.execPath, [path.join(__dirname, 'socket-ipc-peer.js'), impl, role, socketFile, String(count), String(size || '')], {
+    cwd: path.join(__dirname, '..'),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = [];
+  let waiters = [];
+  let buf = '';
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+    waiters = waiters.filter((w) => !w());
+  });
+  return {
+    /** Resolves with the first line starting with `word`. */
+    expect(word, ms = 120_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${impl} ${role}: no '${word}' within ${ms} ms`)), ms);
+        const check = () => {
+          const i = lines.findIndex((l) => l.startsWith(word));
+          if (i < 0) return false;
+          clearTimeout(timer);
+          resolve(lines.splice(i, 1)[0]);
+          return true;
+        };
+        if (!check()) waiters.push(check);
+      });
+    },
+    send: (text) => child.stdin.write(`${text}\n`),
+    stop() {
+      child.stdin.end();
+      setTimeout(() => child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 2000).unref();
+    },
+  };
+}
+
+const rss = (line) => Number(line.split(' ')[1]);
+
+/** One sender to one counting server; messages/s and both sides' peak RSS. */
+async function oneWay(impl, count, size) {
+  const socketFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ck-ipc-')), 's.sock');
+  const sink = peer(impl, 'sink', socketFile, count);
+  await sink.expect('ready');
+  const sender = peer(impl, 'sender', socketFile, count, size);
+  await sender.expect('ready');
+  const started = process.hrtime.bigint();
+  sender.send('go');
+  const sinkDone = await sink.expect('done');
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  sender.send('report');
+  const senderDone = await sender.expect('done');
+  sink.stop();
+  sender.stop();
+  return { rate: count / seconds, rss: Math.max(rss(sinkDone), rss(senderDone)) };
+}
+
+async function broadcast(impl) {
+  const socketFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ck-ipc-')), 's.sock');
+  const server = peer(impl, 'broadcaster', socketFile, BROADCASTS);
+  await server.expect('ready');
+  const listeners = peer(impl, 'listeners', socketFile, BROADCASTS);
+  await listeners.expect('ready');
+  await server.expect('clients');
+  const started = process.hrtime.bigint();
+  server.send('go');
+  await listeners.expect('done');
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  server.stop();
+  listeners.stop();
+  return (BROADCASTS * 50) / seconds;
+}
+
+/** Sequential request/response from this process to an echo server. */
+async function requestResponse(impl) {
+  const lib = require(impl === 'connkit' ? 'connkit/socket-ipc' : '@crussell52/socket-ipc');
+  const socketFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ck-ipc-')), 's.sock');
+  const server = peer(impl, 'echo', socketFile, 0);
+  await server.expect('ready');
+  const client = new lib.Client({ socketFile });
+  client.on('error', () => {});
+  await new Promise((r) => {
+    client.once('connect', r);
+    client.connect();
+  });
+  let answer;
+  client.on('message', () => answer());
+  const samples = new Float64Array(PINGS);
+  for (let i = -500; i < PINGS; i++) {
+    const t0 = process.hrtime.bigint();
+    await new Promise((r) => {
+      answer = r;
+      client.send('rpc', { i });
+    });
+    if (i >= 0) samples[i] = Number(process.hrtime.bigint() - t0) / 1000;
+  }
+  await new Promise((r) => {
+    client.once('close', r);
+    client.close();
+  });
+  server.stop();
+  samples.sort();
+  return { p50: samples[Math.floor(PINGS / 2)], p99: samples[Math.floor(PINGS * 0.99)] };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function run({ rounds = Number(process.env.BENCH_ROUNDS || 3), report = console.log } = {}) {
+  const r = Object.fromEntries(IMPLS.map((i) => [i, { small: [], large: [], bcast: [], p50: [], p99: [], rss: [] }]));
+  for (let round = 1; round <= rounds; round++) {
+    for (const impl of IMPLS) {
+      const small = await oneWay(impl, SMALL, 64);
+      r[impl].small.push(small.rate);
+      r[impl].rss.push(small.rss);
+      r[impl].large.push(((await oneWay(impl, LARGE, 4096)).rate * 4096) / 1e6);
+      r[impl].bcast.push(await broadcast(impl));
+      const rr = await requestResponse(impl);
+      r[impl].p50.push(rr.p50);
+      r[impl].p99.push(rr.p99);
+    }
+    process.stderr.write(`  socket-ipc: round ${round}/${rounds}\r`);
+  }
+  const m = (impl, k) => median(r[impl][k]);
+  const rows = [
+    ['small messages/s (~100 B)', 'small', '>= 4x'],
+    ['4 KB messages, MB/s', 'large', '>= 3x'],
+    ['broadcast deliveries/s (50)', 'bcast', '>= 4x'],
+    ['request/response p50 µs', 'p50', '<= 0.8x'],
+    ['request/response p99 µs', 'p99', '<= 1.0x'],
+    ['peak RSS MB (small case)', 'rss', '<= 1.0x'],
+  ].map(([name, k, goal]) => [name, m('connkit', k), m('original', k), m('connkit', k) / m('original', k), goal]);
+  report(`\nsocket-ipc: connkit/socket-ipc vs @crussell52/socket-ipc 0.4.0 (median of ${rounds} interleaved rounds)`);
+  report(['case'.padEnd(30), 'connkit'.padStart(12), 'original'.padStart(12), 'ratio'.padStart(8), '  goal'].join(''));
+  for (const [name, a, b, ratio, goal] of rows) {
+    const fmt = (v, k) => (name.includes('RSS') ? (v / 1e6).toFixed(1) : v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
+    report([name.padEnd(30), fmt(a).padStart(12), fmt(b).padStart(12), `${ratio.toFixed(2)}x`.padStart(8), `  ${goal}`].join(''));
+  }
+  return rows;
+}
+
+module.exports = { run };
+if (require.main === module) run();
