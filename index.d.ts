@@ -143,6 +143,7 @@ export class Connection extends EventEmitter {
   pause(): this;
   resume(): this;
   isPaused(): boolean;
+  /** Unframed: `data` as strings. Framed: each `frame` as a string. */
   setEncoding(encoding: BufferEncoding): this;
   setNoDelay(noDelay?: boolean): this;
   setKeepAlive(enable?: boolean, initialDelay?: number): this;
@@ -154,7 +155,7 @@ export class Connection extends EventEmitter {
 
   on(event: 'connect' | 'ready' | 'end' | 'drain' | 'timeout' | 'finish', listener: () => void): this;
   on(event: 'data', listener: (data: Buffer | string) => void): this;
-  on(event: 'frame', listener: (frame: Buffer) => void): this;
+  on(event: 'frame', listener: (frame: Buffer | string) => void): this;
   on(event: 'error', listener: (error: ConnkitError) => void): this;
   on(event: 'close', listener: (hadError: boolean) => void): this;
   on(event: 'reconnecting', listener: (info: ReconnectingEvent) => void): this;
@@ -163,7 +164,7 @@ export class Connection extends EventEmitter {
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'connect' | 'ready' | 'end' | 'drain' | 'timeout' | 'finish', listener: () => void): this;
   once(event: 'data', listener: (data: Buffer | string) => void): this;
-  once(event: 'frame', listener: (frame: Buffer) => void): this;
+  once(event: 'frame', listener: (frame: Buffer | string) => void): this;
   once(event: 'error', listener: (error: ConnkitError) => void): this;
   once(event: 'close', listener: (hadError: boolean) => void): this;
   once(event: 'reconnecting', listener: (info: ReconnectingEvent) => void): this;

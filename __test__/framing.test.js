@@ -126,3 +126,19 @@ test('writing an oversize frame is refused with an error, the connection stays u
   conn.destroy();
   server.close();
 });
+
+test('setEncoding on a framed connection: each frame arrives as a string', async () => {
+  const server = ck.createServer({ framing: { delimiter: '\0' } }, (conn) => {
+    conn.setEncoding('utf8');
+    conn.on('frame', (f) => conn.write(`${typeof f}:${f}`));
+  });
+  const { port } = await listening(server, 0, '127.0.0.1');
+  const conn = ck.createConnection({ port, host: '127.0.0.1', framing: { delimiter: '\0' } });
+  const got = [];
+  conn.on('frame', (f) => got.push(f.toString()));
+  conn.write('ünï');
+  await until(() => got.length === 1, 5000, 'reply');
+  assert.deepEqual(got, ['string:ünï']);
+  conn.destroy();
+  server.close();
+});

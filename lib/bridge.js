@@ -43,12 +43,14 @@ function dispatch(batch) {
     const id = u32(batch, at);
     const kind = batch[at + 4];
     const len = u32(batch, at + 5);
-    const payload = batch.subarray(at + HEADER, at + HEADER + len);
-    at += HEADER + len;
+    const start = at + HEADER;
+    at = start + len;
     const handle = handles.get(id);
     if (handle === undefined) continue;
     try {
-      handle._onEvent(kind, payload);
+      // The payload is batch[start, at): handles slice or decode it as they need,
+      // so a frame read as text never becomes a Buffer object.
+      handle._onEvent(kind, batch, start, at);
     } catch (err) {
       // A throwing listener must not cost the rest of the batch; it still surfaces
       // as an uncaught exception, as it would from a Node socket.

@@ -25,9 +25,11 @@ class Accepted {
   }
 }
 
-function readTotal(payload) {
-  return payload.readUInt32LE(0) + payload.readUInt32LE(4) * 2 ** 32;
+function readTotal(batch, at) {
+  return batch.readUInt32LE(at) + batch.readUInt32LE(at + 4) * 2 ** 32;
 }
+
+const json = (batch, start, end) => JSON.parse(batch.toString('utf8', start, end));
 
 class Connection extends EventEmitter {
   constructor(options, connectListener) {
@@ -60,6 +62,7 @@ class Connection extends EventEmitter {
     this._paused = false;
     this._held = []; // events that arrived while paused
     this._decoder = null;
+    this._encoding = null; // framed connections: frames as strings
     // Write accounting: bytes handed to the core, and bytes it reported done.
     this._handed = 0;
     this._done = 0;
@@ -129,8 +132,7 @@ class Connection extends EventEmitter {
     const flags = this._framed ? writer.FRAME : 0;
     if (typeof data === 'string') {
       const len = Buffer.byteLength(data, encoding);
-      const ack = this._wantsAck(len, callback);
-      writer.writeString(this._id, flags | ack, data, encoding);
+      writer.writeString(this._id, flags | this._wantsAck(len, callback), data, encoding, len);
       this._handed += len;
     } else if (ArrayBuffer.isView(data)) {
       const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -193,7 +195,7 @@ class Connection extends EventEmitter {
       native.control(this._id, Op.Resume, 0, 0);
       const held = this._held;
       this._held = [];
-      for (const [kind, payload] of held) this._onEvent(kind, payload);
+      for (const [kind, payload] of held) this._onEvent(kind, payload, 0, payload.length);
     }
     return this;
   }
@@ -202,8 +204,10 @@ class Connection extends EventEmitter {
     return this._paused;
   }
 
+  /** Unframed: `data` as strings. Framed: each `frame` as a string. */
   setEncoding(encoding) {
-    this._decoder = new StringDecoder(encoding);
+    if (this._framed) this._encoding = encoding;
+    else this._decoder = new StringDecoder(encoding);
     return this;
   }
 
@@ -249,25 +253,29 @@ class Connection extends EventEmitter {
     return live === null ? { state: this.connecting ? 'connecting' : 'closed' } : JSON.parse(live);
   }
 
-  _onEvent(kind, payload) {
+  _onEvent(kind, batch, start, end) {
     if (this._paused && (kind === Kind.Data || kind === Kind.Frame || kind === Kind.End)) {
-      this._held.push([kind, Buffer.from(payload)]);
+      // Kept past this batch: copy out of it.
+      this._held.push([kind, Buffer.from(batch.subarray(start, end))]);
       return;
     }
     switch (kind) {
-      case Kind.Data:
-        this.bytesRead += payload.length;
-        this.emit('data', this._decoder ? this._decoder.write(payload) : payload);
+      case Kind.Data: {
+        const chunk = batch.subarray(start, end);
+        this.bytesRead += chunk.length;
+        this.emit('data', this._decoder ? this._decoder.write(chunk) : chunk);
         break;
+      }
       case Kind.Frame:
-        this.bytesRead += payload.length;
-        this.emit('frame', payload);
+        this.bytesRead += end - start;
+        // With an encoding set, a frame is decoded straight from the batch.
+        this.emit('frame', this._encoding ? batch.toString(this._encoding, start, end) : batch.subarray(start, end));
         break;
       case Kind.Written:
-        this._written(readTotal(payload));
+        this._written(readTotal(batch, start));
         break;
       case Kind.Connect:
-        this._setAddresses(JSON.parse(payload.toString()));
+        this._setAddresses(json(batch, start, end));
         this.connecting = false;
         this._peerEnded = false;
         if (this._server) this._server._established(this);
@@ -286,28 +294,28 @@ class Connection extends EventEmitter {
         this.emit('timeout');
         break;
       case Kind.Error:
-        this._error(fromCore(payload));
+        this._error(fromCore(json(batch, start, end)));
         break;
       case Kind.Reconnecting: {
-        const info = JSON.parse(payload.toString());
+        const info = json(batch, start, end);
         const event = { delay: info.delay, attempt: info.attempt };
-        if (info.error) event.error = fromCore(Buffer.from(JSON.stringify(info.error)));
+        if (info.error) event.error = fromCore(info.error);
         this.emit('reconnecting', event);
         break;
       }
       case Kind.Disconnect: {
-        const info = JSON.parse(payload.toString());
+        const info = json(batch, start, end);
         this.connecting = true;
-        this.emit('disconnect', info.error ? fromCore(Buffer.from(JSON.stringify(info.error))) : undefined);
+        this.emit('disconnect', info.error ? fromCore(info.error) : undefined);
         break;
       }
       case Kind.Exit: {
-        const { code, signal } = JSON.parse(payload.toString());
+        const { code, signal } = json(batch, start, end);
         this.emit('exit', code, signal);
         break;
       }
       case Kind.Close: {
-        const { hadError, stats } = JSON.parse(payload.toString());
+        const { hadError, stats } = json(batch, start, end);
         this._finalStats = stats;
         this._close(hadError);
         break;

@@ -3,9 +3,8 @@
 // Errors as Node makes them: `Error` objects with `code` (and for system errors
 // `errno`, `syscall`, `address`, `port`), and TypeErrors for bad arguments.
 
-/** An error reported by the core as JSON. */
-function fromCore(payload) {
-  const info = JSON.parse(payload.toString('utf8'));
+/** An error reported by the core (its parsed JSON). */
+function fromCore(info) {
   const err = new Error(info.message);
   err.code = info.code;
   for (const key of ['errno', 'syscall', 'address', 'port']) {

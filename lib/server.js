@@ -91,16 +91,16 @@ class Server extends EventEmitter {
     return this;
   }
 
-  _onEvent(kind, payload) {
+  _onEvent(kind, batch, start, end) {
     switch (kind) {
       case Kind.Listening:
-        this._address = JSON.parse(payload.toString());
+        this._address = JSON.parse(batch.toString('utf8', start, end));
         this.listening = true;
         this.emit('listening');
         break;
       case Kind.Connection: {
-        const id = payload.readUInt32LE(0);
-        const addresses = JSON.parse(payload.subarray(4).toString());
+        const id = batch.readUInt32LE(start);
+        const addresses = JSON.parse(batch.toString('utf8', start + 4, end));
         const conn = new Connection(new Accepted(id, this._framed, addresses, this));
         this._connections.add(conn);
         conn.once('close', () => {
@@ -110,7 +110,7 @@ class Server extends EventEmitter {
         break;
       }
       case Kind.Error:
-        this.emit('error', fromCore(payload));
+        this.emit('error', fromCore(JSON.parse(batch.toString('utf8', start, end))));
         break;
       case Kind.ServerClose:
         this.listening = false;

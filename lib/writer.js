@@ -75,9 +75,8 @@ function writeBytes(id, flags, data) {
   schedule();
 }
 
-/** Queues a string without making an intermediate Buffer; returns its byte length. */
-function writeString(id, flags, string, encoding) {
-  const len = Buffer.byteLength(string, encoding);
+/** Queues a string of `len` bytes in `encoding`, without an intermediate Buffer. */
+function writeString(id, flags, string, encoding, len) {
   if (len >= DIRECT) {
     writeBytes(id, flags, Buffer.from(string, encoding));
     return len;
@@ -86,7 +85,6 @@ function writeString(id, flags, string, encoding) {
   header(id, flags, len);
   used += batch.write(string, used, len, encoding);
   schedule();
-  return len;
 }
 
 module.exports = { writeBytes, writeString, flush, FRAME, ACK };

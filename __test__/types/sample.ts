@@ -2,7 +2,7 @@
 import { createConnection, createServer, Client, Connection, ConnkitError, ConnectionStats } from 'connkit';
 
 const server = createServer({ framing: 'length', maxFrameSize: 1 << 20 }, (conn: Connection) => {
-  conn.on('frame', (frame: Buffer) => conn.write(frame));
+  conn.on('frame', (frame: Buffer | string) => conn.write(frame));
 });
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();

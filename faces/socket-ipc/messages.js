@@ -50,9 +50,9 @@ function readMessages(conn, transcoder, clientId, onMessage, onError) {
     }
   };
   if (!transcoder) {
-    conn.on('frame', (frame) => {
+    conn.setEncoding('utf8'); // frames arrive as strings, ready for JSON.parse
+    conn.on('frame', (raw) => {
       if (conn.destroyed) return;
-      const raw = frame.toString('utf8');
       let wrapper;
       try {
         wrapper = JSON.parse(raw);
