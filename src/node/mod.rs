@@ -6,6 +6,7 @@ mod options;
 mod reader;
 mod uv;
 
+use std::collections::HashMap;
 use std::ptr;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -144,29 +145,39 @@ const RECORD_HEADER: usize = 9;
 #[napi]
 pub fn write_batch(env: Env, batch: &[u8]) -> Result<Option<Vec<f64>>> {
   let hub = &state(&env)?.hub;
-  let mut acks = Vec::new();
-  let mut records = Records { batch, at: 0 }.peekable();
-  let mut run = Vec::new();
-  while let Some(first) = records.next() {
-    let (id, flags, data) = first?;
-    // Consecutive writes to one connection go to it as one unit: one lock, one
-    // syscall, however many frames.
-    run.clear();
-    run.push(data);
-    let mut ack = flags & ACK != 0;
-    while let Some(Ok((next_id, next_flags, next))) = records.peek() {
-      if *next_id != id || (next_flags & FRAME) != (flags & FRAME) {
-        break;
+  // Each connection's writes of the tick go to it as one unit (one lock, one
+  // syscall), even when writes to many connections interleave, as in a broadcast.
+  // Order is kept per connection; a change of framing flag starts a new unit.
+  let mut units: Vec<Unit> = Vec::new();
+  let mut last_unit_of: HashMap<u32, usize> = HashMap::new();
+  for record in (Records { batch, at: 0 }) {
+    let (id, flags, data) = record?;
+    match last_unit_of.get(&id).map(|&i| &mut units[i]) {
+      Some(unit) if unit.frame == (flags & FRAME != 0) => {
+        unit.ack |= flags & ACK != 0;
+        unit.writes.push(data);
       }
-      ack |= next_flags & ACK != 0;
-      run.push(next);
-      records.next();
+      _ => {
+        last_unit_of.insert(id, units.len());
+        units.push(Unit { id, frame: flags & FRAME != 0, ack: flags & ACK != 0, writes: vec![data] });
+      }
     }
-    if let Some(total) = hub.conn(id).and_then(|c| c.write(&run, flags & FRAME != 0, ack)) {
-      acks.extend([id as f64, total as f64]);
+  }
+  let mut acks = Vec::new();
+  for unit in &units {
+    if let Some(total) = hub.conn(unit.id).and_then(|c| c.write(&unit.writes, unit.frame, unit.ack)) {
+      acks.extend([unit.id as f64, total as f64]);
     }
   }
   Ok((!acks.is_empty()).then_some(acks))
+}
+
+/// Writes for one connection that go to it together.
+struct Unit<'a> {
+  id: u32,
+  frame: bool,
+  ack: bool,
+  writes: Vec<&'a [u8]>,
 }
 
 /// Walks the records of a write batch.
