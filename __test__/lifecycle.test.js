@@ -2,6 +2,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const net = require('node:net');
 const ck = require('..');
 const { waitFor, listening, runNode, tmpSocket, until } = require('./helpers');
@@ -216,5 +217,79 @@ test('idle timeout: reads made on the JS thread count as traffic', async () => {
   await waitFor(conn, 'timeout', 2000);
   conn.destroy();
   peer.destroy();
+  server.close();
+});
+
+test('connections paused when they end leak no descriptors (1,000 accept/drop cycles)', async () => {
+  const fds = () => fs.readdirSync('/proc/self/fd').length;
+  const server = ck.createServer((conn) => {
+    conn.pause(); // a paused reader never sees EOF itself
+    conn.on('error', () => {});
+    conn.destroy();
+  });
+  const { port } = await listening(server, 0, '127.0.0.1');
+  const cycle = () =>
+    new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('error', () => {});
+      s.on('close', resolve);
+      s.resume();
+    });
+  for (let i = 0; i < 50; i++) await cycle(); // warm up
+  await new Promise((r) => setTimeout(r, 50));
+  const before = fds();
+  for (let i = 0; i < 1000; i++) await cycle();
+  await new Promise((r) => setTimeout(r, 100));
+  const after = fds();
+  assert.ok(after - before < 10, `descriptors grew from ${before} to ${after}`);
+  server.close();
+});
+
+test('end() during a long backoff wait closes at once', async () => {
+  const probe = net.createServer();
+  await new Promise((r) => probe.listen(0, '127.0.0.1', r));
+  const { port } = probe.address();
+  await new Promise((r) => probe.close(r));
+  const client = new ck.Client({ port, host: '127.0.0.1', reconnect: { initialDelay: 30000, jitter: 'none' } });
+  await waitFor(client, 'reconnecting');
+  const started = Date.now();
+  const closed = waitFor(client, 'close', 2000);
+  client.end();
+  assert.deepEqual(await closed, [false]);
+  assert.ok(Date.now() - started < 1000);
+});
+
+test('destroy() reaches a child that ignores its stdin', async () => {
+  const conn = ck.createConnection({ command: process.execPath, args: ['-e', 'process.stdin.destroy(); setInterval(() => {}, 1000)'] });
+  conn.on('error', () => {}); // EPIPE: the child closed its stdin
+  await waitFor(conn, 'connect');
+  await new Promise((r) => setTimeout(r, 200));
+  conn.write('nobody reads this');
+  await new Promise((r) => setTimeout(r, 100));
+  const exited = waitFor(conn, 'exit');
+  const closed = waitFor(conn, 'close', 3000);
+  conn.destroy();
+  const [, signal] = await exited;
+  assert.equal(signal, 'SIGKILL');
+  await closed;
+});
+
+test("while paused, 'close' waits behind held 'data' and 'end', as on a Node socket", async () => {
+  const server = net.createServer((s) => s.end('reply'));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const conn = ck.createConnection({ port: server.address().port, host: '127.0.0.1' });
+  const order = [];
+  conn.on('data', (d) => {
+    order.push(`data:${d}`);
+    conn.pause();
+  });
+  conn.on('end', () => order.push('end'));
+  conn.on('close', () => order.push('close'));
+  await until(() => order.length === 1, 5000, 'data');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(order, ['data:reply'], 'nothing overtakes while paused');
+  conn.resume();
+  await until(() => order.length === 3, 5000, 'end and close');
+  assert.deepEqual(order, ['data:reply', 'end', 'close']);
   server.close();
 });

@@ -195,7 +195,15 @@ class Connection extends EventEmitter {
       native.control(this._id, Op.Resume, 0, 0);
       const held = this._held;
       this._held = [];
-      for (const [kind, payload] of held) this._onEvent(kind, payload, 0, payload.length);
+      for (let i = 0; i < held.length; i++) {
+        const [kind, payload] = held[i];
+        this._onEvent(kind, payload, 0, payload.length);
+        if (this._paused) {
+          // A listener paused again: what is left waits for the next resume().
+          this._held = held.slice(i + 1).concat(this._held);
+          break;
+        }
+      }
     }
     return this;
   }
@@ -254,7 +262,10 @@ class Connection extends EventEmitter {
   }
 
   _onEvent(kind, batch, start, end) {
-    if (this._paused && (kind === Kind.Data || kind === Kind.Frame || kind === Kind.End)) {
+    // While paused, reads wait, and so does everything after them (a 'close' must
+    // not overtake the 'data' and 'end' before it); write acks never wait.
+    const read = kind === Kind.Data || kind === Kind.Frame || kind === Kind.End;
+    if (this._paused && kind !== Kind.Written && (read || this._held.length > 0)) {
       // Kept past this batch: copy out of it.
       this._held.push([kind, Buffer.from(batch.subarray(start, end))]);
       return;

@@ -79,7 +79,7 @@ function writeBytes(id, flags, data) {
 function writeString(id, flags, string, encoding, len) {
   if (len >= DIRECT) {
     writeBytes(id, flags, Buffer.from(string, encoding));
-    return len;
+    return;
   }
   reserve(HEADER + len);
   header(id, flags, len);

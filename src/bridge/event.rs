@@ -1,4 +1,4 @@
-//! Event kinds, shared with `lib/dispatch.js` (keep the numbers in step).
+//! Event kinds, shared with `lib/bridge.js` (keep the numbers in step).
 
 #[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! Every connection and server of an environment (the main thread or one worker)
 //! appends its events to that environment's single buffer. Only the append that finds
 //! the buffer idle wakes the JS thread; the JS side then takes everything queued in one
-//! call and slices it (see `lib/dispatch.js`). One wake-up thus drains many events, and
+//! call and slices it (see `lib/bridge.js`). One wake-up thus drains many events, and
 //! a burst costs one Buffer instead of one per event.
 //!
 //! Record layout, little-endian: `u32 handle id | u8 kind | u32 length | payload`.
@@ -36,10 +36,17 @@ pub struct Bridge {
   waker: Box<dyn Wake>,
   /// The buffer JS read last time, kept for reuse.
   spare: Mutex<Vec<u8>>,
-  /// Sockets whose reading moves to the JS thread, taken there after each batch.
-  handoffs: Mutex<Vec<ReadHandoff>>,
   /// Whether this environment can read sockets on its own thread.
   js_reads: AtomicBool,
+}
+
+/// A change to the sockets the JS thread reads, carried in the batch with the events
+/// so that it takes effect exactly after the events queued before it.
+pub enum ReaderOp {
+  /// Start reading: queued with the connect event, so no data can precede it.
+  Attach(ReadHandoff),
+  /// The session is over: stop reading (a paused reader would never see the EOF).
+  Release { id: u32, generation: u64 },
 }
 
 /// A buffer grown by a burst is not kept beyond this.
@@ -47,6 +54,7 @@ const SPARE_MAX: usize = 4 << 20;
 
 struct Batch {
   buf: Vec<u8>,
+  readers: Vec<ReaderOp>,
   /// A wake-up is on its way; further appends need not send another.
   scheduled: bool,
   closed: bool,
@@ -69,12 +77,11 @@ pub fn record(buf: &mut Vec<u8>, id: u32, kind: Kind, parts: &[&[u8]]) {
 impl Bridge {
   pub fn new(waker: Box<dyn Wake>) -> Self {
     Bridge {
-      batch: Mutex::new(Batch { buf: Vec::with_capacity(64 * 1024), scheduled: false, closed: false }),
+      batch: Mutex::new(Batch { buf: Vec::with_capacity(64 * 1024), readers: Vec::new(), scheduled: false, closed: false }),
       pending: AtomicUsize::new(0),
       room: Notify::new(),
       waker,
       spare: Mutex::new(Vec::new()),
-      handoffs: Mutex::new(Vec::new()),
       js_reads: AtomicBool::new(false),
     }
   }
@@ -98,31 +105,52 @@ impl Bridge {
   }
 
   fn append(&self, write: impl FnOnce(&mut Vec<u8>)) {
+    self.append_with(write, None);
+  }
+
+  /// Appends events and a reader operation atomically; false if the bridge is closed.
+  fn append_with(&self, write: impl FnOnce(&mut Vec<u8>), op: Option<ReaderOp>) -> bool {
     let mut b = self.batch.lock().unwrap();
     if b.closed {
-      return;
+      return false;
     }
     let before = b.buf.len();
     write(&mut b.buf);
+    b.readers.extend(op);
     self.pending.fetch_add(b.buf.len() - before, Ordering::Relaxed);
     if !b.scheduled {
       b.scheduled = true;
       self.waker.wake();
     }
+    true
   }
 
-  /// Hands everything queued to `consume` (on the JS thread), then makes room for
-  /// more. The two buffers trade places each round, so steady traffic allocates nothing.
-  pub fn drain(&self, consume: impl FnOnce(&[u8])) {
+  /// The connect event of a session and, with `handoff`, the start of reading its
+  /// socket on the JS thread right after that event is dispatched (never before: no
+  /// data can overtake it). False if the bridge is closed.
+  pub fn push_connect(&self, id: u32, payload: &[u8], handoff: Option<ReadHandoff>) -> bool {
+    self.append_with(|buf| record(buf, id, Kind::Connect, &[payload]), handoff.map(ReaderOp::Attach))
+  }
+
+  /// A session whose socket the JS thread read is over.
+  pub fn release_reader(&self, id: u32, generation: u64) {
+    self.append_with(|_| {}, Some(ReaderOp::Release { id, generation }));
+  }
+
+  /// Hands everything queued to `consume` (on the JS thread) with the reader
+  /// operations queued alongside, then makes room for more. The two buffers trade
+  /// places each round, so steady traffic allocates nothing.
+  pub fn drain(&self, consume: impl FnOnce(&[u8], Vec<ReaderOp>)) {
     let mut spare = std::mem::take(&mut *self.spare.lock().unwrap());
-    {
+    let readers = {
       let mut b = self.batch.lock().unwrap();
       b.scheduled = false;
       std::mem::swap(&mut b.buf, &mut spare);
-    }
+      std::mem::take(&mut b.readers)
+    };
     let n = spare.len();
-    if n > 0 {
-      consume(&spare);
+    if n > 0 || !readers.is_empty() {
+      consume(&spare, readers);
     }
     spare.clear();
     if spare.capacity() > SPARE_MAX {
@@ -153,18 +181,9 @@ impl Bridge {
     self.js_reads.store(true, Ordering::Relaxed);
   }
 
-  /// Queues a socket for the JS thread to read. Must precede the event that wakes
-  /// JS for it (the connect event), so it is taken right after that event.
-  pub fn hand_off(&self, h: ReadHandoff) -> Result<(), ReadHandoff> {
-    if !self.js_reads.load(Ordering::Relaxed) || self.is_closed() {
-      return Err(h);
-    }
-    self.handoffs.lock().unwrap().push(h);
-    Ok(())
-  }
-
-  pub fn take_handoffs(&self) -> Vec<ReadHandoff> {
-    std::mem::take(&mut *self.handoffs.lock().unwrap())
+  /// Whether sockets may be handed to the JS thread to read.
+  pub fn js_reads(&self) -> bool {
+    self.js_reads.load(Ordering::Relaxed)
   }
 
   pub fn is_closed(&self) -> bool {
@@ -177,7 +196,7 @@ impl Bridge {
     let mut b = self.batch.lock().unwrap();
     b.closed = true;
     b.buf = Vec::new();
-    self.handoffs.lock().unwrap().clear();
+    b.readers.clear();
     release();
     drop(b);
     self.room.notify_waiters();
@@ -220,7 +239,7 @@ pub(crate) mod tests {
     bridge.push_parts(2, Kind::Data, &[b"b", b"c"]);
     assert_eq!(wakes.load(Ordering::SeqCst), 1);
     let mut got = Vec::new();
-    bridge.drain(|b| got = records(b));
+    bridge.drain(|b, _| got = records(b));
     assert_eq!(got, vec![(1, Kind::Data as u8, b"a".to_vec()), (2, Kind::Data as u8, b"bc".to_vec())]);
     bridge.push(3, Kind::End, b"");
     assert_eq!(wakes.load(Ordering::SeqCst), 2);
@@ -235,7 +254,7 @@ pub(crate) mod tests {
     assert!(released);
     bridge.push(1, Kind::Data, b"late");
     assert_eq!(wakes.load(Ordering::SeqCst), 0);
-    bridge.drain(|_| panic!("nothing to deliver"));
+    bridge.drain(|_, _| panic!("nothing to deliver"));
   }
 
   #[tokio::test]
@@ -248,7 +267,7 @@ pub(crate) mod tests {
     });
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     assert!(!waiter.is_finished());
-    bridge.drain(|_| {});
+    bridge.drain(|_, _| {});
     tokio::time::timeout(std::time::Duration::from_secs(1), waiter).await.unwrap().unwrap();
   }
 }

@@ -83,7 +83,7 @@ impl Wake for Arc<Tsfn> {
 
 impl Tsfn {
   /// Whether the environment is kept alive by connkit: true while JS has referenced,
-  /// active handles (counted in `lib/dispatch.js`). On the environment's thread only.
+  /// active handles (counted in `lib/bridge.js`). On the environment's thread only.
   pub fn set_ref(&self, env: sys::napi_env, on: bool) -> napi::Result<()> {
     let raw = self.raw.load(Ordering::Acquire);
     if raw.is_null() {

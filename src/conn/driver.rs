@@ -95,7 +95,7 @@ enum Ended {
 }
 
 /// A control message arrived that ends whatever the driver was waiting for.
-struct Destroyed;
+struct Stopped;
 
 impl Driver {
   pub(super) fn new(
@@ -118,7 +118,7 @@ impl Driver {
   pub async fn run(mut self, origin: Origin) {
     let had_error = match origin {
       Origin::Accepted(incoming) => match self.until_destroyed(incoming.establish()).await {
-        Err(Destroyed) => false,
+        Err(Stopped) => false,
         Ok(Err(e)) => {
           self.shared.emit_error(&e);
           true
@@ -150,7 +150,7 @@ impl Driver {
     loop {
       let attempt = dial::dial(&target, tls.as_ref(), self.options.connect_timeout);
       let error = match self.until_destroyed(attempt).await {
-        Err(Destroyed) => return false,
+        Err(Stopped) => return false,
         Ok(Ok(dialed)) => {
           if let Some(b) = backoff.as_mut() {
             b.succeeded();
@@ -183,7 +183,7 @@ impl Driver {
         Kind::Reconnecting,
         json!({ "delay": delay.as_millis() as u64, "attempt": attempt, "error": error.as_ref().map(CoreError::to_json) }),
       );
-      if self.until_destroyed(tokio::time::sleep(delay)).await.is_err() || self.ending {
+      if self.until_stopped(tokio::time::sleep(delay), true).await.is_err() || self.ending {
         return false;
       }
       if b.over_budget() {
@@ -199,17 +199,23 @@ impl Driver {
   }
 
   /// Runs `fut` while obeying control messages; `Err` if `destroy()` came first.
-  async fn until_destroyed<F: Future>(&mut self, fut: F) -> Result<F::Output, Destroyed> {
+  async fn until_destroyed<F: Future>(&mut self, fut: F) -> Result<F::Output, Stopped> {
+    self.until_stopped(fut, false).await
+  }
+
+  /// As [`Driver::until_destroyed`]; with `end_stops`, `end()` stops the wait too (a
+  /// backoff delay is not worth waiting out once nobody wants the connection).
+  async fn until_stopped<F: Future>(&mut self, fut: F, end_stops: bool) -> Result<F::Output, Stopped> {
     tokio::pin!(fut);
     loop {
       tokio::select! {
         out = &mut fut => return Ok(out),
-        c = self.control.recv() => {
+        c = self.control.recv() => match self.apply(c, None) {
+          Applied::Destroy => return Err(Stopped),
+          _ if end_stops && self.ending => return Err(Stopped),
           // Not connected: a read-end report can only be a stale one.
-          if let Applied::Destroy = self.apply(c, None) {
-            return Err(Destroyed);
-          }
-        }
+          _ => {}
+        },
       }
     }
   }
@@ -249,7 +255,7 @@ impl Driver {
   }
 
   /// Moves bytes until the connection ends.
-  async fn session(&mut self, stream: Stream, mut child: Option<ChildProcess>) -> Ended {
+  async fn session(&mut self, stream: Stream, child: Option<ChildProcess>) -> Ended {
     let sockopts = stream.socket_options();
     let applied = sockopts
       .set_no_delay(self.options.no_delay)
@@ -257,20 +263,28 @@ impl Driver {
     if let Err(e) = applied {
       self.shared.emit_error(&CoreError::io(&e, "setsockopt"));
     }
+    let addresses = stream.addresses().to_json().to_string();
+    let direct = stream.direct_fd();
+    let js_reads = direct.is_some() && self.bridge.js_reads();
+    // Split first: nothing may write to or read the descriptor from another thread
+    // before it is certain to stay open for the whole session.
+    let (reader, writer) = match crate::transport::split(stream, js_reads) {
+      Ok(halves) => halves,
+      Err(e) => return self.reap(child, Ended::Lost(Some(CoreError::io(&e, "read")))).await,
+    };
+    self.generation += 1;
+    let read_elsewhere = direct.filter(|_| js_reads);
+    let handoff = match read_elsewhere.map(|fd| self.handoff(fd)) {
+      Some(Ok(h)) => Some(h),
+      Some(Err(e)) => return Ended::Lost(Some(CoreError::io(&e, "dup"))),
+      None => None,
+    };
     self.shared.stats.set_state(State::Open);
     {
       let mut outbox = self.shared.outbox.lock().unwrap();
       outbox.set_online(true);
-      outbox.set_direct(stream.direct_fd());
+      outbox.set_direct(direct);
     }
-    self.generation += 1;
-    let read_elsewhere = self.hand_off_reading(&stream);
-    self.emit_json(Kind::Connect, stream.addresses().to_json());
-
-    let (reader, writer) = match crate::transport::split(stream, read_elsewhere.is_some()) {
-      Ok(halves) => halves,
-      Err(e) => return Ended::Lost(Some(CoreError::io(&e, "read"))),
-    };
     let mut io = Io {
       reader,
       writer,
@@ -281,13 +295,18 @@ impl Driver {
       offset: 0,
       read_elsewhere,
     };
-    let ended = self.pump(&mut io, &mut child).await;
+    let mut child = child;
+    let ended = if self.bridge.push_connect(self.shared.id, addresses.as_bytes(), handoff) {
+      self.pump(&mut io, &mut child).await
+    } else {
+      Ended::Destroyed // the environment is going away
+    };
     if let Some(fd) = io.read_elsewhere {
       // The JS thread's duplicate keeps the socket open: shut it down for real, so
-      // the peer sees the end now and the reader sees EOF and lets go.
+      // the peer sees the end now, and make that thread let go of it.
       unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+      self.bridge.release_reader(self.shared.id, self.generation);
     }
-
     {
       let mut outbox = self.shared.outbox.lock().unwrap();
       // No direct write may touch the socket once this block ends: it closes below.
@@ -297,25 +316,34 @@ impl Driver {
         outbox.requeue(&mut io.inflight);
       }
     }
-    if matches!(ended, Ended::Destroyed) {
-      drop(io); // close the socket before anything else is reported
-      if let Some(c) = child.as_ref() {
-        c.kill();
-      }
-    }
-    if let Some(mut c) = child {
-      self.report_exit(c.wait().await);
-    }
-    ended
+    drop(io);
+    self.reap(child, ended).await
   }
 
-  /// Moves reading a plain socket to the JS thread, if this environment can.
-  fn hand_off_reading(&self, stream: &Stream) -> Option<RawFd> {
-    let fd = stream.direct_fd()?;
-    let dup = unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned().ok()?;
-    let handoff = ReadHandoff { shared: self.shared.clone(), generation: self.generation, fd: dup, codec: self.options.codec.clone() };
-    self.bridge.hand_off(handoff).ok()?;
-    Some(fd)
+  /// A duplicate of the socket for the JS thread to read.
+  fn handoff(&self, fd: RawFd) -> std::io::Result<ReadHandoff> {
+    let dup = unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()?;
+    Ok(ReadHandoff { shared: self.shared.clone(), generation: self.generation, fd: dup, codec: self.options.codec.clone() })
+  }
+
+  /// A stdio session ends with its child: wait for the exit (killing the child on
+  /// `destroy()`, also while waiting) and report it.
+  async fn reap(&mut self, child: Option<ChildProcess>, ended: Ended) -> Ended {
+    let Some(mut child) = child else { return ended };
+    if matches!(ended, Ended::Destroyed) {
+      child.kill();
+    }
+    let status = match self.until_destroyed(child.wait()).await {
+      Ok(status) => status,
+      Err(Stopped) => {
+        child.kill();
+        let status = child.wait().await;
+        self.report_exit(status);
+        return Ended::Destroyed;
+      }
+    };
+    self.report_exit(status);
+    ended
   }
 
   fn report_exit(&self, status: std::io::Result<std::process::ExitStatus>) {

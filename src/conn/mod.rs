@@ -179,7 +179,7 @@ impl Shared {
           }
           from = to;
         }
-        Queued::Pending
+        Queued::Pending(0) // offline: nothing is sent directly
       };
       // Written at once: the driver will not run, so report from here.
       let ack = if queued == Queued::Sent { outbox.ack() } else { None };
@@ -199,7 +199,8 @@ impl Shared {
         Stats::add(&self.stats.bytes_out, bytes.len() as u64);
         ack
       }
-      Queued::Pending => {
+      Queued::Pending(sent) => {
+        Stats::add(&self.stats.bytes_out, sent as u64);
         self.wake_writer.notify_one();
         None
       }

@@ -39,8 +39,8 @@ pub struct Overflow {
 pub enum Queued {
   /// Written to the socket at once; nothing for the driver to do.
   Sent,
-  /// Queued: the driver must be woken.
-  Pending,
+  /// Queued (after the kernel took the first `.0` bytes at once): the driver must be woken.
+  Pending(usize),
 }
 
 #[derive(Debug)]
@@ -104,7 +104,7 @@ impl Outbox {
       self.tail_units += units;
     }
     self.bytes += data.len() - sent;
-    Ok(Queued::Pending)
+    Ok(Queued::Pending(sent))
   }
 
   fn seal_tail(&mut self) {
@@ -296,7 +296,7 @@ mod tests {
     let mut q = VecDeque::new();
     o.push(b"queued", 6).unwrap(); // sent too: still idle
     o.busy = true; // the driver is writing
-    assert_eq!(o.push(b"later", 5), Ok(Queued::Pending));
+    assert_eq!(o.push(b"later", 5), Ok(Queued::Pending(0)));
     o.take(&mut q, usize::MAX);
     assert_eq!(&q[0].data[..], b"later");
     let mut got = [0u8; 9];

@@ -34,20 +34,24 @@ fn state(env: &Env) -> Result<&'static EnvState> {
     .ok_or_else(|| Error::new(Status::GenericFailure, "connkit: init() was not called in this environment"))
 }
 
-/// Runs on the JS thread when events are waiting: one Buffer, one call; then starts
-/// reading the sockets handed over with those events.
+/// Runs on the JS thread when events are waiting: one Buffer, one call; then the
+/// reader changes queued with those events (start reading a socket whose connect
+/// event was just dispatched, stop reading one whose session ended).
 fn deliver(env: sys::napi_env, js_fn: sys::napi_value, bridge: &Bridge) {
-  dispatch_batch(env, js_fn, bridge);
-  let handoffs = bridge.take_handoffs();
-  if !handoffs.is_empty() {
-    if let Ok(state) = state(&Env::from_raw(env)) {
-      state.readers.attach(state.js, state.uv_loop, handoffs);
+  bridge.drain(|events, readers| {
+    if !events.is_empty() {
+      dispatch(env, js_fn, events);
     }
-  }
+    if !readers.is_empty() {
+      if let Ok(state) = state(&Env::from_raw(env)) {
+        state.readers.apply(state.js, state.uv_loop, readers);
+      }
+    }
+  });
 }
 
-fn dispatch_batch(env: sys::napi_env, js_fn: sys::napi_value, bridge: &Bridge) {
-  bridge.drain(|events| unsafe {
+fn dispatch(env: sys::napi_env, js_fn: sys::napi_value, events: &[u8]) {
+  unsafe {
     let mut data = ptr::null_mut();
     let mut buffer = ptr::null_mut();
     if sys::napi_create_buffer_copy(env, events.len(), events.as_ptr().cast(), &mut data, &mut buffer) != sys::Status::napi_ok {
@@ -62,7 +66,7 @@ fn dispatch_batch(env: sys::napi_env, js_fn: sys::napi_value, bridge: &Bridge) {
       sys::napi_get_and_clear_last_exception(env, &mut error);
       sys::napi_fatal_exception(env, error);
     }
-  });
+  }
 }
 
 /// Sets up this environment (main thread or worker): `dispatch` receives every batch.
@@ -105,7 +109,7 @@ fn check(status: sys::napi_status) -> Result<()> {
   }
 }
 
-/// Keeps the event loop alive (true) or lets it exit (false); `lib/dispatch.js`
+/// Keeps the event loop alive (true) or lets it exit (false); `lib/bridge.js`
 /// calls it when its count of referenced, active handles crosses zero.
 #[napi]
 pub fn set_ref(env: Env, on: bool) -> Result<()> {

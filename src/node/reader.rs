@@ -19,7 +19,7 @@ use bytes::BytesMut;
 use napi::sys;
 
 use super::uv::{self, Uv};
-use crate::bridge::{self, Kind};
+use crate::bridge::{self, Kind, ReaderOp};
 use crate::codec::Codec;
 use crate::conn::{Control, ReadEnd, ReadHandoff, Shared};
 use crate::error::CoreError;
@@ -59,10 +59,33 @@ pub struct Readers {
 }
 
 impl Readers {
-  /// Starts reading handed-off sockets. `self` must live as long as the environment.
-  pub fn attach(&self, js: Js, loop_: *mut c_void, handoffs: Vec<ReadHandoff>) {
+  /// Applies the reader changes that came with a batch, in order. `self` must live
+  /// as long as the environment.
+  pub fn apply(&self, js: Js, loop_: *mut c_void, ops: Vec<ReaderOp>) {
+    for op in ops {
+      match op {
+        ReaderOp::Attach(h) => self.attach(js, loop_, h),
+        ReaderOp::Release { id, generation } => self.release(id, generation),
+      }
+    }
+  }
+
+  /// Stops reading a session's socket, if it is still read (a paused reader never
+  /// sees the EOF that ends the others).
+  fn release(&self, id: u32, generation: u64) {
+    let mut live = self.live.borrow_mut();
+    if let Some(&r) = live.get(&id) {
+      if unsafe { (*r).generation } == generation {
+        live.remove(&id);
+        drop(live);
+        unsafe { close(r) };
+      }
+    }
+  }
+
+  fn attach(&self, js: Js, loop_: *mut c_void, h: ReadHandoff) {
     let Some(uv) = uv::get() else { return };
-    for h in handoffs {
+    {
       let id = h.shared.id();
       let reader = Box::into_raw(Box::new(Reader {
         handle: [0; uv::POLL_SIZE / 8],
@@ -86,7 +109,7 @@ impl Readers {
             end: ReadEnd::Failed(CoreError::new("ERR_IO", "cannot poll the socket")),
           });
           drop(Box::from_raw(reader));
-          continue;
+          return;
         }
         // Liveness is connkit's business (see lib/bridge.js), not this handle's.
         (uv.unref)(reader.cast());
