@@ -4,7 +4,7 @@
 // connkit against Node `net` doing the same framing in JS. Each side runs its own
 // server in a child process; runs are interleaved and reported as medians and ratios.
 
-const { spawn } = require('node:child_process');
+const { startChild } = require('./child');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -18,39 +18,12 @@ const BATCH = 1000;
 function startPeer(implName, mode, frames = 0) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'connkit-bench-'));
   const sock = path.join(dir, 'peer.sock');
-  const child = spawn(process.execPath, [path.join(__dirname, 'core-peer.js'), implName, mode, sock, String(frames)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = [];
-  let waiting = null;
-  let buf = '';
-  child.stdout.on('data', (d) => {
-    buf += d;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      lines.push(buf.slice(0, nl));
-      buf = buf.slice(nl + 1);
-      if (waiting) waiting();
-    }
-  });
-  const next = () =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${implName} ${mode} peer timed out`)), 60_000);
-      const check = () => {
-        if (lines.length) {
-          clearTimeout(timer);
-          waiting = null;
-          resolve(lines.shift());
-        } else waiting = check;
-      };
-      check();
-    });
+  const child = startChild('core-peer.js', [implName, mode, sock, frames]);
   return {
     sock,
-    next,
+    expect: child.expect,
     stop() {
-      child.stdin.end();
-      setTimeout(() => child.pid && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 2000).unref();
+      child.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -66,10 +39,10 @@ function connect(impl, sock, onFrame) {
 async function oneWay(implName) {
   const impl = impls[implName];
   const peer = startPeer(implName, 'count', ONE_WAY_FRAMES);
-  await peer.next(); // ready
+  await peer.expect('ready');
   const client = await connect(impl, peer.sock, () => {});
   const started = process.hrtime.bigint();
-  const done = peer.next();
+  const done = peer.expect('count');
   let sent = 0;
   await new Promise((resolve) => {
     const pump = () => {
@@ -94,7 +67,7 @@ async function oneWay(implName) {
 async function pingPong(implName) {
   const impl = impls[implName];
   const peer = startPeer(implName, 'echo');
-  await peer.next();
+  await peer.expect('ready');
   let resolveEcho;
   const client = await connect(impl, peer.sock, () => resolveEcho());
   const samples = new Float64Array(PING_PONGS);

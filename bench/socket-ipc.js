@@ -3,7 +3,7 @@
 // connkit/socket-ipc against @crussell52/socket-ipc: both sides of each case run the
 // same implementation, each side in its own process; rounds are interleaved.
 
-const { spawn } = require('node:child_process');
+const { startChild } = require('./child');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -15,43 +15,7 @@ const BROADCASTS = Number(process.env.BENCH_IPC_BROADCASTS || 4_000);
 const PINGS = Number(process.env.BENCH_IPC_PINGS || 5_000);
 
 function peer(impl, role, socketFile, count, size) {
-  const child = spawn(process.execPath, [path.join(__dirname, 'socket-ipc-peer.js'), impl, role, socketFile, String(count), String(size || '')], {
-    cwd: path.join(__dirname, '..'),
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = [];
-  let waiters = [];
-  let buf = '';
-  child.stdout.on('data', (d) => {
-    buf += d;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      lines.push(buf.slice(0, nl));
-      buf = buf.slice(nl + 1);
-    }
-    waiters = waiters.filter((w) => !w());
-  });
-  return {
-    /** Resolves with the first line starting with `word`. */
-    expect(word, ms = 120_000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${impl} ${role}: no '${word}' within ${ms} ms`)), ms);
-        const check = () => {
-          const i = lines.findIndex((l) => l.startsWith(word));
-          if (i < 0) return false;
-          clearTimeout(timer);
-          resolve(lines.splice(i, 1)[0]);
-          return true;
-        };
-        if (!check()) waiters.push(check);
-      });
-    },
-    send: (text) => child.stdin.write(`${text}\n`),
-    stop() {
-      child.stdin.end();
-      setTimeout(() => child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 2000).unref();
-    },
-  };
+  return startChild('socket-ipc-peer.js', [impl, role, socketFile, count, size || '']);
 }
 
 const rss = (line) => Number(line.split(' ')[1]);

@@ -3,7 +3,7 @@
 const { EventEmitter } = require('node:events');
 const { Client: CoreClient } = require('../..');
 const { SendAfterCloseError, NoServerError } = require('./errors');
-const { framingFor, createEncoder, readMessages, topicOf, topicEvent, checkSocketFile } = require('./messages');
+const { framingFor, createEncoder, readMessages, emitClose, topicOf, checkSocketFile } = require('./messages');
 
 /** `number | {min, max}` with the document's defaults for missing bounds. */
 function delayRange(value, fallback) {
@@ -78,23 +78,9 @@ class Client extends EventEmitter {
     conn.on('error', (err) => this.emit('error', err));
     conn.on('close', () => {
       this._connected = false;
-      this._emitClose();
+      emitClose(this);
     });
-    readMessages(
-      conn,
-      this._transcoder,
-      undefined,
-      (w) => {
-        this.emit('message', w.message, w.topic, undefined);
-        this.emit(topicEvent(w.topic), w.message, undefined);
-      },
-      (err) => this.emit('error', err),
-    );
-  }
-
-  _emitClose() {
-    this.emit('closed'); // deprecated alias, as in the original
-    this.emit('close');
+    readMessages(conn, this._transcoder, this, undefined);
   }
 
   close() {
@@ -102,7 +88,7 @@ class Client extends EventEmitter {
     this._explicitClose = true;
     if (this._conn) this._conn.close();
     // Never connected: the document still promises 'close'.
-    else process.nextTick(() => this._emitClose());
+    else process.nextTick(() => emitClose(this));
   }
 
   send(topic, message) {

@@ -32,18 +32,20 @@ function createEncoder(transcoder) {
 }
 
 /**
- * Turns what `conn` receives into messages: `onMessage(wrapper)` for each, or
- * `onError(err)` once, after which the connection is destroyed and nothing more of
- * it is read (the original stops the same way).
+ * Turns what `conn` receives into `message` and `message.<topic>` events of
+ * `emitter` (with `clientId` last, undefined on a client), or one `error`, after
+ * which the connection is destroyed and nothing more of it is read (the original
+ * stops the same way).
  */
-function readMessages(conn, transcoder, clientId, onMessage, onError) {
+function readMessages(conn, transcoder, emitter, clientId) {
   const fail = (err) => {
     conn.destroy();
-    onError(err);
+    emitter.emit('error', err);
   };
   const deliver = (wrapper) => {
     try {
-      onMessage(wrapper);
+      emitter.emit('message', wrapper.message, wrapper.topic, clientId);
+      emitter.emit(topicEvent(wrapper.topic), wrapper.message, clientId);
     } catch (err) {
       // The original treats a throwing listener as a broken stream, too.
       fail(err);
@@ -90,6 +92,12 @@ function topicEvent(topic) {
   return name;
 }
 
+/** `close`, and the deprecated `closed` before it, as the original emits them. */
+function emitClose(emitter) {
+  emitter.emit('closed');
+  emitter.emit('close');
+}
+
 /** Topic rules of the document: an empty topic becomes 'none'. */
 function topicOf(topic) {
   return topic || 'none';
@@ -106,4 +114,4 @@ function checkSocketFile(socketFile) {
   }
 }
 
-module.exports = { framingFor, createEncoder, readMessages, topicOf, topicEvent, checkSocketFile };
+module.exports = { framingFor, createEncoder, readMessages, emitClose, topicOf, checkSocketFile };

@@ -4,7 +4,7 @@ const { EventEmitter } = require('node:events');
 const { randomUUID } = require('node:crypto');
 const { createServer } = require('../..');
 const { SendAfterCloseError, BadClientError } = require('./errors');
-const { framingFor, createEncoder, readMessages, topicOf, topicEvent, checkSocketFile } = require('./messages');
+const { framingFor, createEncoder, readMessages, emitClose, topicOf, checkSocketFile } = require('./messages');
 
 class Server extends EventEmitter {
   /**
@@ -35,7 +35,7 @@ class Server extends EventEmitter {
     this._server = server;
     server.on('listening', () => this.emit('listening'));
     server.on('error', (err) => this.emit('error', err));
-    server.on('close', () => this._emitClose());
+    server.on('close', () => emitClose(this));
     server.on('connection', (conn) => this._accept(conn));
     server.listen();
   }
@@ -50,28 +50,14 @@ class Server extends EventEmitter {
     // listens, so one bad client kills its server).
     conn.on('error', (err) => this.emit('error', err));
     this.emit('connection', id, conn);
-    readMessages(
-      conn,
-      this._transcoder,
-      id,
-      (w) => {
-        this.emit('message', w.message, w.topic, id);
-        this.emit(topicEvent(w.topic), w.message, id);
-      },
-      (err) => this.emit('error', err),
-    );
-  }
-
-  _emitClose() {
-    this.emit('closed'); // deprecated alias, as in the original
-    this.emit('close');
+    readMessages(conn, this._transcoder, this, id);
   }
 
   close() {
     if (this._closeCalled) return;
     this._closeCalled = true;
     if (!this._server) {
-      process.nextTick(() => this._emitClose());
+      process.nextTick(() => emitClose(this));
       return;
     }
     this._server.close();
