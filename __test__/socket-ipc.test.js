@@ -240,6 +240,23 @@ test('server restart: disconnect, then connect + reconnect; a 10,000 message bur
   await closeAll(server);
 });
 
+test('close() right as clients connect still closes (late connections are ended)', async () => {
+  for (let i = 0; i < 10; i++) {
+    const server = await startServer(ipc);
+    const clients = [...Array(5)].map(() => {
+      const client = new ipc.Client({ socketFile: server._socketFile, retryDelay: 20, reconnectDelay: 20 });
+      client.on('error', () => {});
+      client.connect();
+      return client;
+    });
+    const closed = waitFor(server, 'close', 3000);
+    // A client's connect can be dispatched before the server announces the connection.
+    clients[0].once('connect', () => server.close());
+    await closed;
+    await closeAll(...clients);
+  }
+});
+
 test('retryDelay and reconnectDelay: documented defaults and {min, max}', async () => {
   const socketFile = tmpSocket();
   const client = new ipc.Client({ socketFile, retryDelay: { min: 30, max: 60 } });

@@ -122,9 +122,11 @@ class Server extends EventEmitter {
     }
   }
 
-  /** An accepted connection finished its handshake. */
+  /** An accepted connection finished its handshake. One that finishes after close()
+   * is dropped unannounced, as a net.Server's backlog is when its listener closes. */
   _established(conn) {
-    this.emit('connection', conn);
+    if (this._closing) conn.destroy();
+    else this.emit('connection', conn);
   }
 
   _clientError(err, conn) {
