@@ -13,7 +13,7 @@ const { fromCore, invalidType, withCode } = require('./errors');
 const writer = require('./writer');
 
 // Control operations, as in src/node/mod.rs.
-const Op = Object.freeze({ End: 0, Destroy: 1, Pause: 2, Resume: 3, NoDelay: 4, KeepAlive: 5, Timeout: 6 });
+const Op = Object.freeze({ End: 0, Destroy: 1, Pause: 2, Resume: 3, NoDelay: 4, KeepAlive: 5, Timeout: 6, Hangup: 7 });
 
 const DEFAULT_HIGH_WATER_MARK = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -160,12 +160,28 @@ class Connection extends EventEmitter {
     if (callback) this.once('finish', callback);
     if (this._ending || this.destroyed) return this;
     this._ending = true;
-    // 'finish' once everything written so far is flushed.
+    this._afterWrites((err) => err || this.emit('finish'));
+    this._stop();
+    return this;
+  }
+
+  /** Calls back once everything written so far is flushed, or has failed. */
+  _afterWrites(callback) {
     writer.writeBytes(this._id, writer.ACK, EMPTY);
-    this._callbacks.push([this._handed, (err) => err || this.emit('finish')]);
+    this._callbacks.push([this._handed, callback]);
+  }
+
+  /** Flush, end, and stop reconnecting. */
+  _stop() {
     writer.flush(); // the core must see the writes before the end
     native.control(this._id, Op.End, 0, 0);
-    return this;
+  }
+
+  /** Ends the current session only, flushing first or not; a reconnecting
+   * connection then dials again on its schedule. */
+  _hangup(flush) {
+    if (flush) writer.flush();
+    native.control(this._id, Op.Hangup, flush ? 1 : 0, 0);
   }
 
   destroy(err) {
@@ -309,15 +325,17 @@ class Connection extends EventEmitter {
         break;
       case Kind.Reconnecting: {
         const info = json(batch, start, end);
-        const event = { delay: info.delay, attempt: info.attempt };
-        if (info.error) event.error = fromCore(info.error);
-        this.emit('reconnecting', event);
+        const error = info.error ? fromCore(info.error) : undefined;
+        if (info.dropped) this._dropped(info.dropped, error, 'ERR_SOCKET_CLOSED_BEFORE_CONNECTION');
+        this._reconnecting(info.delay, info.attempt, error);
         break;
       }
       case Kind.Disconnect: {
         const info = json(batch, start, end);
+        const error = info.error ? fromCore(info.error) : undefined;
         this.connecting = true;
-        this.emit('disconnect', info.error ? fromCore(info.error) : undefined);
+        if (info.dropped) this._dropped(info.dropped, error, 'ERR_STREAM_DESTROYED');
+        this._disconnected(error);
         break;
       }
       case Kind.Exit: {
@@ -326,9 +344,9 @@ class Connection extends EventEmitter {
         break;
       }
       case Kind.Close: {
-        const { hadError, stats } = json(batch, start, end);
+        const { hadError, waiting, stats } = json(batch, start, end);
         this._finalStats = stats;
-        this._close(hadError);
+        this._close(hadError, waiting);
         break;
       }
     }
@@ -354,6 +372,30 @@ class Connection extends EventEmitter {
     }
   }
 
+  /** About to wait `delay` ms before attempt number `attempt`. */
+  _reconnecting(delay, attempt, error) {
+    const event = { delay, attempt };
+    if (error) event.error = error;
+    this.emit('reconnecting', event);
+  }
+
+  /** An established session was lost; the reconnect policy takes over. */
+  _disconnected(error) {
+    this.emit('disconnect', error);
+  }
+
+  /** With `resendUnsent: false`, the writes between `written` and `handled` (JS byte
+   * totals) went down with the session or attempt: their callbacks fail. */
+  _dropped([written, handled], cause, code) {
+    this._written(written);
+    const err = cause ?? withCode(Error, code, 'connection closed before the write was flushed');
+    const callbacks = this._callbacks;
+    let n = 0;
+    while (n < callbacks.length && callbacks[n][0] <= handled) n++;
+    for (const [, callback] of callbacks.splice(0, n)) callback(err);
+    this._written(handled);
+  }
+
   _error(err) {
     // A handshake that failed before the server announced the connection is the
     // server's business ('tlsClientError'), not an unhandled error.
@@ -364,7 +406,19 @@ class Connection extends EventEmitter {
     this.emit('error', err);
   }
 
-  _close(hadError) {
+  /** The core let go of the connection for good. `waiting`: it was between
+   * reconnect attempts, not connected or dialing. */
+  _close(hadError, waiting) {
+    this._release();
+    if (this._destroyError) {
+      this.emit('error', this._destroyError);
+      hadError = true;
+    }
+    this.emit('close', hadError);
+  }
+
+  /** Frees the handle; callbacks of writes never flushed fail. */
+  _release() {
     this._closed = true;
     this.connecting = false;
     this.destroyed = true;
@@ -376,11 +430,6 @@ class Connection extends EventEmitter {
       const err = withCode(Error, 'ERR_STREAM_DESTROYED', 'connection closed before the write was flushed');
       for (const [, callback] of unfinished) callback(err);
     }
-    if (this._destroyError) {
-      this.emit('error', this._destroyError);
-      hadError = true;
-    }
-    this.emit('close', hadError);
   }
 }
 

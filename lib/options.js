@@ -85,6 +85,7 @@ function connectionOf(opts) {
     keepAlive: keepAlive === true ? 0 : keepAlive === false ? undefined : keepAlive,
     allowHalfOpen: check(opts, 'allowHalfOpen', 'boolean'),
     offlineQueueBytes: check(opts, 'offlineQueueBytes', 'integer', (v) => v >= 0, 'must be >= 0'),
+    resendUnsent: check(opts, 'resendUnsent', 'boolean'),
   };
 }
 

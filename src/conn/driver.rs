@@ -37,6 +37,11 @@ pub struct Driver {
   /// Counts sessions, so a read-end report from an old socket is not taken for
   /// the current one's.
   generation: u64,
+  /// Writes dropped with the last session or attempt (`resend_unsent: false`), as
+  /// JS-visible totals written before and handled after; reported with the next event.
+  dropped: Option<(u64, u64)>,
+  /// Waiting out a backoff delay: neither connected nor dialing.
+  between_attempts: bool,
 }
 
 /// The idle timer: fires once per quiet spell; traffic or `setTimeout()` re-arm it.
@@ -71,6 +76,8 @@ impl Idle {
 enum Applied {
   Continue,
   Destroy,
+  /// End the session (flushing first, or not) and let the reconnect policy decide.
+  Hangup(bool),
   ReadEnded(u64, ReadEnd),
 }
 
@@ -104,7 +111,17 @@ impl Driver {
     control: mpsc::UnboundedReceiver<Control>,
     options: Options,
   ) -> Self {
-    Driver { shared, bridge, control, options, ending: false, idle: Idle::new(), generation: 0 }
+    Driver {
+      shared,
+      bridge,
+      control,
+      options,
+      ending: false,
+      idle: Idle::new(),
+      generation: 0,
+      dropped: None,
+      between_attempts: false,
+    }
   }
 
   fn emit(&self, kind: Kind, payload: &[u8]) {
@@ -132,7 +149,8 @@ impl Driver {
     };
     self.shared.stats.set_state(State::Closed);
     let stats = self.shared.snapshot().to_json();
-    self.emit_json(Kind::Close, json!({ "hadError": had_error, "stats": stats }));
+    let waiting = self.between_attempts;
+    self.emit_json(Kind::Close, json!({ "hadError": had_error, "waiting": waiting, "stats": stats }));
   }
 
   /// Reports how a connection that will not be reconnected ended.
@@ -159,13 +177,23 @@ impl Driver {
           match (ended, &backoff) {
             (Ended::Lost(cause), Some(_)) if !self.ending => {
               self.shared.stats.set_state(State::Reconnecting);
-              self.emit_json(Kind::Disconnect, json!({ "error": cause.as_ref().map(CoreError::to_json) }));
+              let dropped = self.dropped.take();
+              self.emit_json(Kind::Disconnect, json!({ "error": cause.as_ref().map(CoreError::to_json), "dropped": dropped }));
               cause
             }
             (ended, _) => return self.finish(ended),
           }
         }
-        Ok(Err(e)) => Some(e),
+        Ok(Err(e)) => {
+          if !self.options.resend_unsent {
+            // What was written while dialing fails with the attempt, as on a Node socket.
+            let mut outbox = self.shared.outbox.lock().unwrap();
+            if !outbox.is_empty() {
+              self.dropped = Some(outbox.discard(&mut VecDeque::new()));
+            }
+          }
+          Some(e)
+        }
       };
       // Not connected: reconnect if we may, else report the failure and stop.
       let Some(b) = backoff.as_mut().filter(|_| !self.ending) else {
@@ -179,13 +207,21 @@ impl Driver {
       };
       self.shared.stats.set_state(State::Reconnecting);
       Stats::add(&self.shared.stats.reconnects, 1);
+      let dropped = self.dropped.take();
       self.emit_json(
         Kind::Reconnecting,
-        json!({ "delay": delay.as_millis() as u64, "attempt": attempt, "error": error.as_ref().map(CoreError::to_json) }),
+        json!({
+          "delay": delay.as_millis() as u64,
+          "attempt": attempt,
+          "error": error.as_ref().map(CoreError::to_json),
+          "dropped": dropped,
+        }),
       );
+      self.between_attempts = true;
       if self.until_stopped(tokio::time::sleep(delay), true).await.is_err() || self.ending {
         return false;
       }
+      self.between_attempts = false;
       if b.over_budget() {
         return self.give_up(error);
       }
@@ -213,7 +249,8 @@ impl Driver {
         c = self.control.recv() => match self.apply(c, None) {
           Applied::Destroy => return Err(Stopped),
           _ if end_stops && self.ending => return Err(Stopped),
-          // Not connected: a read-end report can only be a stale one.
+          // Not connected: a read-end report can only be a stale one, and there is
+          // no session to hang up.
           _ => {}
         },
       }
@@ -226,6 +263,7 @@ impl Driver {
     let Some(c) = c else { return Applied::Destroy }; // every JS handle is gone
     let result = match c {
       Control::Destroy => return Applied::Destroy,
+      Control::Hangup { flush } => return Applied::Hangup(flush),
       Control::ReadEnded { generation, end } => return Applied::ReadEnded(generation, end),
       Control::End => {
         self.ending = true;
@@ -312,8 +350,10 @@ impl Driver {
       // No direct write may touch the socket once this block ends: it closes below.
       outbox.set_direct(None);
       outbox.set_online(false);
-      if !matches!(ended, Ended::Destroyed) {
-        outbox.requeue(&mut io.inflight);
+      match ended {
+        Ended::Destroyed => {}
+        Ended::Lost(_) if !self.options.resend_unsent => self.dropped = Some(outbox.discard(&mut io.inflight)),
+        _ => outbox.requeue(&mut io.inflight),
       }
     }
     drop(io);
@@ -360,6 +400,8 @@ impl Driver {
     let mut writing = true;
     // The peer ended and we do not allow half-open: flush, end, and call it lost.
     let mut peer_gone = false;
+    // `Hangup { flush: true }`: flush, end, and call it lost, so the policy redials.
+    let mut hanging_up = false;
     self.idle.rearm();
     loop {
       if writing && io.inflight.is_empty() {
@@ -380,7 +422,7 @@ impl Driver {
         if let Some(total) = ack {
           self.emit(Kind::Written, &total.to_le_bytes());
         }
-        if io.inflight.is_empty() && (self.ending || peer_gone) {
+        if io.inflight.is_empty() && (self.ending || peer_gone || hanging_up) {
           self.shared.stats.set_state(State::Closing);
           self.shared.outbox.lock().unwrap().set_direct(None);
           let _ = io.writer.shutdown().await;
@@ -388,7 +430,7 @@ impl Driver {
         }
       }
       if !reading && !writing {
-        return if peer_gone && !self.ending { Ended::Lost(None) } else { Ended::Locally };
+        return if (peer_gone || hanging_up) && !self.ending { Ended::Lost(None) } else { Ended::Locally };
       }
       let deadline = self.options.idle_timeout.filter(|_| !self.idle.fired).map(|t| self.idle.since + t);
       let child_alive = child.is_some();
@@ -405,6 +447,8 @@ impl Driver {
       match step {
         Step::Control(Applied::Continue) | Step::Wake => {}
         Step::Control(Applied::Destroy) => return Ended::Destroyed,
+        Step::Control(Applied::Hangup(false)) => return Ended::Lost(None),
+        Step::Control(Applied::Hangup(true)) => hanging_up = true,
         Step::Control(Applied::ReadEnded(generation, _)) if generation != self.generation => {}
         Step::Read(Ok(0)) | Step::Control(Applied::ReadEnded(_, ReadEnd::Eof)) => {
           reading = false;

@@ -37,6 +37,10 @@ pub struct Options {
   /// Keep writing after the peer ends its side (Node's `allowHalfOpen`).
   pub allow_half_open: bool,
   pub offline_limit: usize,
+  /// Writes still unsent when a session is lost go out on the next one (`true`), or
+  /// fail with it, as on a Node socket (`false`: a protocol client whose replies are
+  /// matched by order must not see requests of the old session answered on the new).
+  pub resend_unsent: bool,
 }
 
 impl Default for Options {
@@ -49,6 +53,7 @@ impl Default for Options {
       keep_alive: None,
       allow_half_open: false,
       offline_limit: 16 * 1024 * 1024,
+      resend_unsent: true,
     }
   }
 }
@@ -59,6 +64,9 @@ pub enum Control {
   End,
   /// Close now; drop what is queued.
   Destroy,
+  /// End this session only (flushing first, or not): a reconnecting connection dials
+  /// again on its schedule, as connman's sockets do after `end()` or `destroy()`.
+  Hangup { flush: bool },
   Pause,
   Resume,
   NoDelay(bool),

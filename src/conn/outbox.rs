@@ -145,6 +145,18 @@ impl Outbox {
     self.busy = false;
   }
 
+  /// The session these writes were for is gone and they are not to be resent: all
+  /// of them count as handled. Returns the total written before, and after.
+  pub fn discard(&mut self, inflight: &mut VecDeque<Chunk>) -> (u64, u64) {
+    let written = self.done;
+    self.seal_tail();
+    let units: u64 = inflight.drain(..).chain(self.chunks.drain(..)).map(|c| c.units).sum();
+    self.done += units;
+    self.bytes = 0;
+    self.busy = false;
+    (written, self.done)
+  }
+
   /// The driver finished chunks worth `units`; `idle` when it holds none any more.
   pub fn completed(&mut self, units: u64, idle: bool) {
     self.done += units;
@@ -265,6 +277,22 @@ mod tests {
     assert_eq!(all[0], 1);
     assert_eq!(all[COALESCE], 2);
     assert_eq!(&all[2 * COALESCE..], b"late");
+  }
+
+  #[test]
+  fn discarded_writes_count_as_handled() {
+    let mut o = Outbox::new(1 << 20);
+    o.push(b"sent", 4).unwrap();
+    drain(&mut o);
+    o.push(&vec![1u8; COALESCE], 10).unwrap();
+    o.push(b"tail", 4).unwrap();
+    let mut q = VecDeque::new();
+    o.take(&mut q, 1);
+    o.push(b"late", 4).unwrap();
+    assert_eq!(o.discard(&mut q), (4, 22));
+    assert!(q.is_empty() && o.is_empty());
+    o.push(b"next", 4).unwrap();
+    assert_eq!(drain(&mut o), b"next", "the queue is usable again");
   }
 
   #[test]

@@ -234,6 +234,7 @@ pub fn control(env: Env, id: u32, op: u32, arg: f64, arg2: f64) -> Result<()> {
     4 => Control::NoDelay(arg != 0.0),
     5 => Control::KeepAlive(arg != 0.0, arg2.max(0.0) as u64),
     6 => Control::Timeout(arg.max(0.0) as u64),
+    7 => Control::Hangup { flush: arg != 0.0 },
     _ => return Err(Error::new(Status::InvalidArg, format!("unknown control op {op}"))),
   };
   conn.control(c);

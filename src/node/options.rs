@@ -61,6 +61,7 @@ pub struct ConnectionConfig {
   pub keep_alive: Option<f64>,
   pub allow_half_open: Option<bool>,
   pub offline_queue_bytes: Option<f64>,
+  pub resend_unsent: Option<bool>,
 }
 
 #[napi(object)]
@@ -142,6 +143,7 @@ pub fn connection(c: &ConnectionConfig) -> Result<conn::Options> {
     keep_alive: c.keep_alive.map(|v| v.max(0.0) as u64),
     allow_half_open: c.allow_half_open.unwrap_or(d.allow_half_open),
     offline_limit: c.offline_queue_bytes.map_or(d.offline_limit, |v| v.max(0.0) as usize),
+    resend_unsent: c.resend_unsent.unwrap_or(d.resend_unsent),
   })
 }
 

@@ -1,0 +1,31 @@
+// Code typed the way users of connman write it; only the import changed.
+import * as cm from 'connkit/connman';
+import type { ManagedSocket } from 'connkit/connman';
+
+let sock: ManagedSocket | undefined;
+const waiting: Array<(reply: string) => void> = [];
+
+function onConnect(socket: ManagedSocket) {
+  sock = socket;
+  socket.setNoDelay(true);
+  socket.setEncoding('utf8');
+  socket.on('drain', () => console.log('drained', socket.writableLength));
+  if (!socket.write('version\r\n', (err) => err && console.log(err.message))) console.log(socket.readyState);
+}
+
+function onData(buffer: Buffer | string) {
+  waiting.shift()?.(buffer.toString());
+}
+
+function onReset() {
+  waiting.length = 0;
+  return onConnect;
+}
+
+cm.connect(11211, '127.0.0.1', onConnect, onData, onReset, { allowHalfOpen: false });
+const pool = cm.createPool('memcached');
+pool.addConnection(11211, 'localhost', onConnect, onData, () => {});
+cm.getPool('memcached')?.getConnections().forEach((s) => console.log(s.remotePort));
+cm.getConnection(11211, '127.0.0.1')?.sock.disconnect();
+sock?.disconnect();
+cm.disconnectAll();

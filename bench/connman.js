@@ -1,0 +1,79 @@
+'use strict';
+
+// connkit/connman against connman 1.0.0: one client process per case and side, the
+// same client code (bench/connman-peer.js), the same Node echo server in a process of
+// its own; rounds are interleaved.
+
+const { startChild } = require('./child');
+
+const IMPLS = ['connkit', 'original'];
+const BULK = Number(process.env.BENCH_CONNMAN_BULK || 4096); // 64 KB writes (256 MB)
+const SMALL = Number(process.env.BENCH_CONNMAN_SMALL || 1_000_000); // 100 B messages
+const OUTAGE = 250; // ms the server is down in the reconnect case
+
+const field = (line, i) => Number(line.split(' ')[i]);
+
+async function echo(impl, mode, count) {
+  const server = startChild('echo-peer.js', []);
+  const port = field(await server.expect('up'), 1);
+  const client = startChild('connman-peer.js', [impl, port, mode, count]);
+  await client.expect('ready');
+  client.send('go');
+  const done = await client.expect('done');
+  client.stop();
+  server.stop();
+  return { seconds: field(done, 1), rss: field(done, 2) };
+}
+
+/** From the server being back up to onConnect, after an outage of OUTAGE ms. */
+async function reconnect(impl) {
+  const server = startChild('echo-peer.js', []);
+  const port = field(await server.expect('up'), 1);
+  const client = startChild('connman-peer.js', [impl, port, 'reconnect', 0]);
+  await client.expect('open');
+  server.send('down');
+  await server.expect('down');
+  await new Promise((r) => setTimeout(r, OUTAGE));
+  server.send('up');
+  const upAt = field(await server.expect('up'), 2);
+  const openAt = field(await client.expect('open'), 1);
+  client.stop();
+  server.stop();
+  return openAt - upAt;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function run({ rounds = Number(process.env.BENCH_ROUNDS || 3), report = console.log } = {}) {
+  const r = Object.fromEntries(IMPLS.map((i) => [i, { bulk: [], small: [], bulkRss: [], rss: [], back: [] }]));
+  for (let round = 1; round <= rounds; round++) {
+    for (const impl of IMPLS) {
+      const bulk = await echo(impl, 'bulk', BULK);
+      r[impl].bulk.push((BULK * 64 * 1024) / 1e6 / bulk.seconds);
+      r[impl].bulkRss.push(bulk.rss);
+      const small = await echo(impl, 'small', SMALL);
+      r[impl].small.push(SMALL / small.seconds);
+      r[impl].rss.push(small.rss);
+      r[impl].back.push(await reconnect(impl));
+    }
+    process.stderr.write(`  connman: round ${round}/${rounds}\r`);
+  }
+  const m = (impl, k) => median(r[impl][k]);
+  const rows = [
+    ['64 KB echo, MB/s', 'bulk', '>= 1.5x'],
+    ['100 B echoed messages/s', 'small', '>= 2x'],
+    [`reconnect after ${OUTAGE} ms outage, ms`, 'back', '1.0x ± 10%'],
+    ['peak RSS MB (64 KB case)', 'bulkRss', '<= 1.0x'],
+    ['peak RSS MB (100 B case)', 'rss', '<= 1.0x'],
+  ].map(([name, k, goal]) => [name, m('connkit', k), m('original', k), m('connkit', k) / m('original', k), goal]);
+  report(`\nconnman: connkit/connman vs connman 1.0.0 (median of ${rounds} interleaved rounds)`);
+  report(['case'.padEnd(34), 'connkit'.padStart(12), 'original'.padStart(12), 'ratio'.padStart(8), '  goal'].join(''));
+  for (const [name, a, b, ratio, goal] of rows) {
+    const fmt = (v) => (name.includes('RSS') ? (v / 1e6).toFixed(1) : v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
+    report([name.padEnd(34), fmt(a).padStart(12), fmt(b).padStart(12), `${ratio.toFixed(2)}x`.padStart(8), `  ${goal}`].join(''));
+  }
+  return rows;
+}
+
+module.exports = { run };
+if (require.main === module) run();

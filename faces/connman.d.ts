@@ -1,2 +1,0 @@
-// connkit/connman: reserved for the drop-in face of `connman` (not available in this version).
-export {};
