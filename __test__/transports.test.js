@@ -273,3 +273,22 @@ test('stdio: destroy() kills the child; a missing command is ENOENT', async () =
   assert.equal(err.code, 'ENOENT');
   assert.equal(err.syscall, 'spawn');
 });
+
+test('server close() while connections are still being established: they are dropped, nothing thrown', async () => {
+  for (let round = 0; round < 20; round++) {
+    const { server, address } = await echoServer({});
+    const conns = Array.from({ length: 5 }, () => {
+      const conn = ck.createConnection({ port: address.port, host: '127.0.0.1' });
+      conn.on('error', () => {});
+      conn.on('connect', () => {
+        conn.write(Buffer.alloc(64 * 1024)); // unread by the server: a reset
+        conn.destroy();
+      });
+      return conn;
+    });
+    await waitFor(conns[0], 'connect');
+    server.close();
+    await waitFor(server, 'close');
+    await Promise.all(conns.map((c) => (c.readyState === 'closed' ? null : waitFor(c, 'close'))));
+  }
+});

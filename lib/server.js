@@ -125,8 +125,13 @@ class Server extends EventEmitter {
   /** An accepted connection finished its handshake. One that finishes after close()
    * is dropped unannounced, as a net.Server's backlog is when its listener closes. */
   _established(conn) {
-    if (this._closing) conn.destroy();
-    else this.emit('connection', conn);
+    if (!this._closing) {
+      this.emit('connection', conn);
+      return;
+    }
+    // Nobody was told of it, so nobody listens: its last errors go nowhere.
+    conn.on('error', () => {});
+    conn.destroy();
   }
 
   _clientError(err, conn) {
