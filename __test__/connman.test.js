@@ -161,7 +161,7 @@ test('hosts by name (localhost, as the resolver gives it) and IPv6', async () =>
   }
 });
 
-test('a dropped connection: error and close(true), onReset, reconnect 100 ms later, unsent writes fail', async () => {
+test('a dropped connection: error and close(true), onReset, reconnect 100 ms later', async () => {
   let sockets = 0;
   const server = await echoServer('127.0.0.1', (c) => {
     if (++sockets === 1) setTimeout(() => c.resetAndDestroy(), 20);
@@ -184,6 +184,38 @@ test('a dropped connection: error and close(true), onReset, reconnect 100 ms lat
   assert.ok(delay >= 90 && delay < 300, `reconnected after ${delay} ms (schedule: 100)`);
   m.sock.write('after');
   await until(() => Buffer.concat(m.data).toString() === 'after', 5000, 'echo after reconnect');
+  await disconnected(m.sock);
+  await closeServer(server);
+});
+
+test('writes unsent when a session is lost fail with it and never reach the next server', async () => {
+  const sessions = [];
+  const server = await echoServer('127.0.0.1', (c) => {
+    const session = { socket: c, bytes: [] };
+    sessions.push(session);
+    if (sessions.length === 1) c.pause(); // reads nothing: the client's writes back up
+    else c.on('data', (d) => session.bytes.push(d));
+  });
+  const { port } = server.address();
+  const m = managed(port);
+  await until(() => m.events.includes('connect') && sessions.length === 1, 5000, 'connect');
+  const chunk = Buffer.alloc(64 * 1024, 'o');
+  const outcomes = [];
+  const write = () => m.sock.write(chunk, (err) => outcomes.push(err ? err.code : 'ok'));
+  // Fill the kernel's buffers, then queue a megabyte more in connkit's.
+  let written = 1;
+  for (; write(); written++) assert.ok(written < 10_000, 'backpressure came');
+  for (let i = 0; i < 16; i++, written++) write();
+  sessions[0].socket.resetAndDestroy();
+  await until(() => m.events.filter((e) => e === 'connect').length === 2, 5000, 'the reconnect');
+  m.sock.write('fresh');
+  await until(() => sessions[1]?.bytes.length > 0, 5000, 'the new session to get data');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(Buffer.concat(sessions[1].bytes).toString(), 'fresh', 'nothing of the old session was resent');
+  await until(() => outcomes.length >= written, 5000, 'every old write to be settled');
+  const failed = outcomes.filter((o) => o !== 'ok');
+  assert.ok(failed.length >= 16, `the queued writes failed (${failed.length} of ${written}: ${[...new Set(failed)]})`);
+  assert.ok(failed.every((code) => code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED'));
   await disconnected(m.sock);
   await closeServer(server);
 });

@@ -160,15 +160,16 @@ class Connection extends EventEmitter {
     if (callback) this.once('finish', callback);
     if (this._ending || this.destroyed) return this;
     this._ending = true;
-    this._afterWrites((err) => err || this.emit('finish'));
-    this._stop();
+    // 'finish' once everything written so far is flushed.
+    writer.writeBytes(this._id, writer.ACK, EMPTY);
+    this._callbacks.push([this._handed, (err) => err || this.emit('finish')]);
+    this._endWrites();
     return this;
   }
 
-  /** Calls back once everything written so far is flushed, or has failed. */
-  _afterWrites(callback) {
-    writer.writeBytes(this._id, writer.ACK, EMPTY);
-    this._callbacks.push([this._handed, callback]);
+  /** What `end()` ends: the connection, for good. */
+  _endWrites() {
+    this._stop();
   }
 
   /** Flush, end, and stop reconnecting. */

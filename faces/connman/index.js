@@ -29,12 +29,9 @@ class ManagedConnection {
     checkCallback(onOpen, 'onConnect');
     checkCallback(onData, 'onData');
     checkCallback(onReset, 'onReset');
-    this.port = port;
-    this.host = host || '127.0.0.1';
     this.onOpen = onOpen;
-    this.onData = onData;
     this.onReset = onReset;
-    const sock = new ManagedSocket(portNumber, this.host, options);
+    const sock = new ManagedSocket(portNumber, host || '127.0.0.1', options);
     // getConnection() is documented to give the socket, the original gives this
     // record: the socket, with `.sock` pointing to itself, is both.
     sock.sock = sock;

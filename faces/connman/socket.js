@@ -47,19 +47,11 @@ class ManagedSocket extends Connection {
     return super.write(data, encoding, callback);
   }
 
-  /** Ends this session after flushing; connman then reconnects. */
-  end(data, encoding, callback) {
-    if (typeof data === 'function') [data, encoding, callback] = [undefined, undefined, data];
-    else if (typeof encoding === 'function') [encoding, callback] = [undefined, encoding];
-    if (data !== undefined && data !== null) this.write(data, encoding);
-    if (this._ending || this._closed) return this;
-    if (callback) this.once('finish', callback);
-    this._ending = true;
-    this._afterWrites((err) => err || this.emit('finish'));
-    // An attempt in progress is ended once it connects, as Node ends a connecting socket.
+  /** end() ends this session only, after flushing; connman then reconnects. An
+   * attempt in progress is ended once it connects, as Node ends a connecting socket. */
+  _endWrites() {
     if (this.connecting) this.once('connect', () => this._hangup(true));
     else this._hangup(true);
-    return this;
   }
 
   /** Closes this session now; connman then reconnects. */
