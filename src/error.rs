@@ -62,7 +62,11 @@ impl CoreError {
 
 impl From<FrameError> for CoreError {
   fn from(e: FrameError) -> Self {
-    CoreError::new("ERR_FRAME_TOO_LARGE", e.to_string())
+    let code = match e {
+      FrameError::TooLarge { .. } => "ERR_FRAME_TOO_LARGE",
+      FrameError::Malformed { .. } => "ERR_FRAME_MALFORMED",
+    };
+    CoreError::new(code, e.to_string())
   }
 }
 
@@ -130,5 +134,8 @@ mod tests {
   fn frame_errors_have_a_code() {
     let e: CoreError = FrameError::TooLarge { size: 9, max: 8 }.into();
     assert_eq!(e.code, "ERR_FRAME_TOO_LARGE");
+    let e: CoreError = FrameError::Malformed { offset: 3, reason: "expected a key" }.into();
+    assert_eq!(e.code, "ERR_FRAME_MALFORMED");
+    assert_eq!(e.message, "malformed frame at byte 3: expected a key");
   }
 }

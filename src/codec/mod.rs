@@ -6,11 +6,13 @@
 
 mod delimited;
 mod length;
+pub mod mdsf;
 
 use bytes::{Bytes, BytesMut};
 
 pub use delimited::Delimited;
 pub use length::LengthPrefixed;
+pub use mdsf::Jstp;
 
 /// Default ceiling for one frame: large enough for any sane message, small enough that
 /// a peer cannot make us buffer without bound.
@@ -20,6 +22,8 @@ pub const DEFAULT_MAX_FRAME: usize = 64 * 1024 * 1024;
 pub enum FrameError {
   /// A frame (or the unterminated rest of one) is larger than the configured maximum.
   TooLarge { size: usize, max: usize },
+  /// A frame's content does not parse; `offset` is a byte offset into it.
+  Malformed { offset: usize, reason: &'static str },
 }
 
 impl std::fmt::Display for FrameError {
@@ -28,6 +32,7 @@ impl std::fmt::Display for FrameError {
       FrameError::TooLarge { size, max } => {
         write!(f, "frame of {size} bytes exceeds the maximum of {max} bytes")
       }
+      FrameError::Malformed { offset, reason } => write!(f, "malformed frame at byte {offset}: {reason}"),
     }
   }
 }
@@ -40,6 +45,8 @@ pub enum Codec {
   Raw,
   Delimited(Delimited),
   LengthPrefixed(LengthPrefixed),
+  /// NUL-terminated mdsf messages, delivered as JSON text.
+  Jstp(Jstp),
 }
 
 impl Codec {
@@ -51,6 +58,7 @@ impl Codec {
       Codec::Raw => Ok(Some(buf.split().freeze())),
       Codec::Delimited(c) => c.decode(buf),
       Codec::LengthPrefixed(c) => c.decode(buf),
+      Codec::Jstp(c) => c.decode(buf),
     }
   }
 
@@ -63,6 +71,7 @@ impl Codec {
       }
       Codec::Delimited(c) => c.encode(payload, out),
       Codec::LengthPrefixed(c) => c.encode(payload, out),
+      Codec::Jstp(c) => c.encode(payload, out),
     }
   }
 

@@ -16,6 +16,7 @@ use napi::{sys, Env};
 use napi_derive::napi;
 
 use crate::bridge::{tsfn, Bridge};
+use crate::codec::mdsf;
 use crate::conn::Control;
 use crate::hub::Hub;
 
@@ -246,4 +247,14 @@ pub fn control(env: Env, id: u32, op: u32, arg: f64, arg2: f64) -> Result<()> {
 #[napi]
 pub fn stats(env: Env, id: u32) -> Result<Option<String>> {
   Ok(state(&env)?.hub.conn(id).map(|c| c.snapshot().to_json().to_string()))
+}
+
+/// One JSTP message in mdsf as JSON text, exactly as a `jstp` frame brings it (led by
+/// `~` when it holds sentinels), for messages that come over WebSocket or a custom
+/// transport.
+#[napi(js_name = "mdsfToJson")]
+pub fn mdsf_to_json(text: String) -> Result<String> {
+  let json = mdsf::transcode(&text).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+  // Transcoding keeps UTF-8 intact, so this only checks it.
+  String::from_utf8(json.into()).map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
 }

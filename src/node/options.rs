@@ -7,7 +7,7 @@ use napi::bindgen_prelude::Buffer;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
-use crate::codec::{Codec, Delimited, LengthPrefixed, DEFAULT_MAX_FRAME};
+use crate::codec::{Codec, Delimited, Jstp, LengthPrefixed, DEFAULT_MAX_FRAME};
 use crate::conn::{self, Origin};
 use crate::policy::backoff::{schedules, Backoff, Cap, Jitter, Policy};
 use crate::server::ServerOptions;
@@ -27,7 +27,7 @@ pub struct TlsConfig {
 
 #[napi(object)]
 pub struct FramingConfig {
-  /// "raw" | "delimited" | "length"
+  /// "raw" | "delimited" | "length" | "jstp"
   pub kind: String,
   pub delimiter: Option<Buffer>,
   pub max_frame: Option<f64>,
@@ -122,6 +122,7 @@ fn codec(f: Option<&FramingConfig>) -> Result<Codec> {
   Ok(match f.kind.as_str() {
     "raw" => Codec::Raw,
     "length" => Codec::LengthPrefixed(LengthPrefixed::new(max)),
+    "jstp" => Codec::Jstp(Jstp::new(max)),
     "delimited" => {
       let d = required(f.delimiter.as_ref(), "framing.delimiter")?.to_vec();
       if d.is_empty() {
