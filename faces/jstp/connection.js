@@ -1,0 +1,575 @@
+'use strict';
+
+// A JSTP connection, client or server side, over a transport: an EventEmitter with
+// send(text), end([text]), getRawTransport() and the events message (a parsed
+// message), error and close. The transports connkit ships run on the native core;
+// users may bring their own (see the seed: `new Connection(transport, server, client)`).
+
+const { EventEmitter } = require('node:events');
+const semver = require('semver');
+const serde = require('./serde');
+const errors = require('./errors');
+const RemoteProxy = require('./remote-proxy');
+const Session = require('./session');
+const { rsplit } = require('./application');
+
+const { RemoteError } = errors;
+const LOGGING = process.env.NODE_ENV !== 'production';
+const doNothing = () => {};
+
+// A side that keeps more unacknowledged messages than this asks the peer for an
+// acknowledgement with a ping (the original kept them all, without bound).
+const ACK_AFTER = 1024;
+
+let nextConnectionId = 0;
+
+class Connection extends EventEmitter {
+  constructor(transport, server, client) {
+    super();
+    this.server = server;
+    this.client = client;
+    this.id = nextConnectionId++;
+    if (!client && !server) throw new Error('Either server or client is required');
+    this._messageIdDelta = server ? -1 : 1;
+    this._callbacks = new Map();
+    this.username = null;
+    this.session = null;
+    this.application = null;
+    this.remoteProxies = {};
+    this._heartbeatTimer = null;
+    this._heartbeatTimeout = (client ?? server).heartbeatTimeout ?? 0;
+    this._lastHeard = 0;
+    this._ackPending = false;
+    // Server side: answers produced while the client was away, sent on restore.
+    this._unsentCallbacks = [];
+    this.hasConnected = false;
+    this.closedIntentionally = false;
+    this._emitError = (error) => {
+      if (error) this.emit('error', error);
+    };
+    this._transportListeners = {
+      message: (message) => this._processMessage(message),
+      close: () => this._onSocketClose(),
+      error: (error) => this._onSocketError(error),
+    };
+    this._initTransport(transport);
+    if (client) {
+      this.once('close', () => {
+        if (this.hasConnected) this._reconnectHandler();
+      });
+    }
+  }
+
+  _initTransport(transport) {
+    this._nextMessageId = 0;
+    this.transport = transport;
+    this.remoteAddress = transport.getRawTransport().remoteAddress;
+    this.handshakeDone = false;
+    this._closed = false;
+    for (const [event, listener] of Object.entries(this._transportListeners)) transport.on(event, listener);
+  }
+
+  _removeTransport() {
+    const transport = this.transport;
+    for (const [event, listener] of Object.entries(this._transportListeners)) {
+      transport.removeListener(event, listener);
+    }
+    this.transport = null;
+    return transport;
+  }
+
+  _reconnectHandler() {
+    require('./client').reconnectWith(this);
+  }
+
+  _getCallbackId(absId) {
+    return absId * this._messageIdDelta;
+  }
+
+  callMethod(interfaceName, methodName, args, callback) {
+    const message = this._createMessage('call', interfaceName, methodName, args);
+    const id = message.call[0];
+    this._callbacks.set(id, callback || this._emitError);
+    this._sendWithBuffering(message, id);
+  }
+
+  /** Like callMethod, but a call whose callback was lost with its connection is made
+   * again, with the same arguments (the original dropped them), on the session's
+   * current connection. */
+  callMethodWithResend(interfaceName, methodName, args, callback) {
+    this.callMethod(interfaceName, methodName, args, (error, ...results) => {
+      if (error === errors.ERR_CALLBACK_LOST) {
+        this.session.connection.callMethodWithResend(interfaceName, methodName, args, callback);
+      } else if (callback) {
+        callback(error, ...results);
+      }
+    });
+  }
+
+  _callback(messageId, error, result) {
+    const message = error
+      ? { callback: [messageId], error: RemoteError.getJstpArrayFor(error) }
+      : { callback: [messageId], ok: result };
+    if (this._closed && this.server && this.session) {
+      // Keep the answer for the client's return (restore within clientExpirationTime).
+      this._unsentCallbacks.push(serde.stringify(message));
+      return;
+    }
+    this._send(serde.stringify(message), message);
+  }
+
+  emitRemoteEvent(interfaceName, eventName, args) {
+    const message = this._createMessage('event', interfaceName, eventName, args);
+    this._sendWithBuffering(message, message.event[0]);
+  }
+
+  /**
+   * handshake(app[, session], callback) | handshake(app, login, password, callback)
+   * `app` is 'name', 'name@range' or { name, version }.
+   */
+  handshake(app, login, password, callback) {
+    if (typeof login === 'function') [login, password, callback] = [undefined, undefined, login];
+    else if (typeof password === 'function') [password, callback] = [undefined, password];
+    const [name, version] = typeof app === 'string' ? rsplit(app, '@') : [app.name, app.version];
+    if (version && !semver.validRange(version)) {
+      callback(new Error('Invalid semver version range'));
+      return;
+    }
+    let strategy;
+    let credentials;
+    const restoring = Boolean(login) && !password;
+    if (restoring) {
+      this.session = login;
+      strategy = 'session';
+      credentials = [this.session.id, this.session.receivedCount];
+    } else if (login) {
+      strategy = 'login';
+      credentials = [login, password];
+    }
+    const message = { handshake: version ? [this._nextMessageId, name, version] : [this._nextMessageId, name] };
+    if (strategy) message[strategy] = credentials;
+    const id = this._nextMessageId;
+    this._nextMessageId += this._messageIdDelta;
+
+    const onClose = () => done(new RemoteError(errors.ERR_NO_HANDSHAKE_RESPONSE));
+    const done = (error, ok) => {
+      this.removeListener('close', onClose);
+      this._callbacks.delete(id);
+      if (restoring) {
+        if (!error) {
+          this.session._restore(this, ok);
+          this.session._resendBufferedMessages();
+          this._nextMessageId = this.session.latestBufferedMessageId + this._messageIdDelta;
+          this._settleUnanswered(ok);
+        }
+        callback(error);
+        return;
+      }
+      if (!error) {
+        if (login && password) this.username = login;
+        this.session = new Session(this, this.username, ok);
+      }
+      callback(error, this.session);
+    };
+    this.once('close', onClose);
+    this._callbacks.set(id, done);
+    this._send(serde.stringify(message), message);
+  }
+
+  inspectInterface(interfaceName, callback) {
+    const message = this._createMessage('inspect', interfaceName);
+    const id = message.inspect[0];
+    this._callbacks.set(id, (error, ...methods) => {
+      if (error) {
+        if (callback) callback(error);
+        else this.emit('error', error);
+        return;
+      }
+      const proxy = new RemoteProxy(this, interfaceName, methods);
+      this.remoteProxies[interfaceName] = proxy;
+      if (callback) callback(null, proxy);
+    });
+    this._sendWithBuffering(message, id);
+  }
+
+  ping(callback) {
+    const message = this._createMessage('ping');
+    const id = message.ping[0];
+    this._callbacks.set(id, callback || doNothing);
+    this._sendWithBuffering(message, id);
+  }
+
+  _pong(messageId) {
+    if (this._closed) return;
+    const message = { pong: [messageId] };
+    this._send(serde.stringify(message), message);
+  }
+
+  /** Pings every `interval` ms. With a heartbeat timeout (connkit: the client's or
+   * server's `heartbeatTimeout`), a peer silent for that long is dropped. */
+  startHeartbeat(interval) {
+    this.stopHeartbeat();
+    this._lastHeard = Date.now();
+    this._heartbeatTimer = setInterval(() => {
+      if (this._closed) return;
+      if (this._heartbeatTimeout > 0 && Date.now() - this._lastHeard >= this._heartbeatTimeout) {
+        this._dropSilentPeer();
+        return;
+      }
+      this.ping();
+    }, interval);
+  }
+
+  stopHeartbeat() {
+    if (this._heartbeatTimer) {
+      clearInterval(this._heartbeatTimer);
+      this._heartbeatTimer = null;
+    }
+  }
+
+  /** The peer went silent: it is taken for gone. Calls waiting for it fail with
+   * ERR_CALLBACK_LOST at once and are not resent; then the socket is dropped (a
+   * client reconnects as after any other drop). */
+  _dropSilentPeer() {
+    const error = new Error(`No message from the peer for ${this._heartbeatTimeout} ms`);
+    error.code = 'ERR_HEARTBEAT_TIMEOUT';
+    this._failPending(true);
+    this.emit('error', error, this);
+    this._closed = true;
+    this.stopHeartbeat();
+    const transport = this.transport;
+    if (typeof transport.destroy === 'function') transport.destroy();
+    else transport.end();
+  }
+
+  _createMessage(kind, target, verb, args) {
+    const message = { [kind]: target ? [this._nextMessageId, target] : [this._nextMessageId] };
+    if (verb) message[verb] = args;
+    this._nextMessageId += this._messageIdDelta;
+    return message;
+  }
+
+  /** Closes for good: no reconnect; calls still waiting for answers get ERR_CALLBACK_LOST. */
+  close() {
+    this._closed = true;
+    this.closedIntentionally = true;
+    this.stopHeartbeat();
+    if (this.transport) this.transport.end();
+  }
+
+  getTransport() {
+    return this.transport.getRawTransport();
+  }
+
+  _sendWithBuffering(message, id) {
+    const text = serde.stringify(message);
+    this._send(text, message);
+    this.session._bufferMessage(id, text);
+    if (this.session.buffer.size >= ACK_AFTER && !this._ackPending && !this._closed) {
+      this._ackPending = true;
+      this.ping(() => {
+        this._ackPending = false;
+      });
+    }
+  }
+
+  _send(text, message) {
+    if (this._closed) return;
+    this.transport.send(text);
+    if (LOGGING && this._logged('outgoingMessage')) {
+      this._emitEventForLogging('outgoingMessage', message || serde.parse(text));
+    }
+  }
+
+  /** Ends the connection, sending `message` last. */
+  _end(message) {
+    this._closed = true;
+    this.stopHeartbeat();
+    if (!this.transport) return;
+    if (!message) {
+      this.transport.end();
+      return;
+    }
+    this.transport.end(serde.stringify(message));
+    if (LOGGING) this._emitEventForLogging('outgoingMessage', message);
+  }
+
+  _onSocketClose() {
+    this._closed = true;
+    this.stopHeartbeat();
+    if (this.closedIntentionally || (this.client && !this.hasConnected)) this._failPending();
+    this.emit('close', this);
+    if (this.server && this.transport) this.server.emit('disconnect', this);
+  }
+
+  _onSocketError(error) {
+    this._end();
+    this.emit('error', error, this);
+  }
+
+  /** Nothing will answer the calls still waiting: tell their callers, and with
+   * `forget`, do not resend them either. A client's handshake is left to its own
+   * close listener. */
+  _failPending(forget) {
+    for (const [id, callback] of this._callbacks) {
+      if (id === 0 && this.client) continue;
+      this._callbacks.delete(id);
+      if (forget && this.session) this.session.buffer.delete(Math.abs(id));
+      process.nextTick(callback, errors.ERR_CALLBACK_LOST);
+    }
+  }
+
+  /** After a restore: calls the peer received (ids up to `receivedCount`) but never
+   * answered. The original failed only some of them and left the rest waiting
+   * forever. Answers sent while we were away may still be on their way (a connkit
+   * server keeps them), so a ping goes first; what is still unanswered when its pong
+   * returns is reported lost. */
+  _settleUnanswered(receivedCount) {
+    const unanswered = [];
+    for (const id of this._callbacks.keys()) {
+      if (id !== 0 && Math.abs(id) <= receivedCount) unanswered.push(id);
+    }
+    if (unanswered.length === 0) return;
+    this.ping(() => {
+      for (const id of unanswered) {
+        const callback = this._callbacks.get(id);
+        if (callback) {
+          this._callbacks.delete(id);
+          callback(errors.ERR_CALLBACK_LOST);
+        }
+      }
+    });
+  }
+
+  _processMessage(message) {
+    this._lastHeard = Date.now();
+    const keys = Object.keys(message);
+    if (keys.length === 0) {
+      if (LOGGING) this._emitEventForLogging('heartbeat', message); // old-style '{}'
+      return;
+    }
+    if (LOGGING) this._emitEventForLogging('incomingMessage', message);
+    const kind = keys[0];
+    if (!this.handshakeDone && kind !== 'handshake') {
+      this._rejectMessage(message, true);
+      return;
+    }
+    const handler = HANDLERS[kind];
+    if (handler) handler.call(this, message, keys);
+    else this._rejectMessage(message);
+  }
+
+  _rejectMessage(message, fatal) {
+    this._emitEventForLogging('messageRejected', message);
+    if (fatal) this._end();
+  }
+
+  _processHandshake(message, keys) {
+    if (this.handshakeDone) this._rejectMessage(message, true);
+    else if (message.handshake[1]) this._processHandshakeRequest(message, keys);
+    else this._processHandshakeResponse(message);
+  }
+
+  _processHandshakeRequest(message, keys) {
+    if (!this.server) {
+      this._handshakeError(errors.ERR_NOT_A_SERVER);
+      return;
+    }
+    const [, applicationName, requestedVersion] = message.handshake;
+    this.requestedVersion = requestedVersion;
+    const application = this.server._getApplication(applicationName, requestedVersion);
+    if (!application) {
+      this._handshakeError(errors.ERR_APP_NOT_FOUND);
+      return;
+    }
+    if (!this.requestedVersion) this.requestedVersion = String(semver.major(application.version));
+    this.application = application;
+    const strategy = keys[1] || 'anonymous';
+    const credentials = keys[1] && message[keys[1]];
+    if (strategy === 'session') {
+      this.server.restoreSession(this, application, credentials, (e, u, s) => this._onSessionRestored(e, u, s));
+    } else {
+      this.server.startSession(this, application, strategy, credentials, (e, u, s) => this._onSessionCreated(e, u, s));
+    }
+    this.server.emit('handshakeRequest', this, applicationName, strategy);
+  }
+
+  _onSessionCreated(error, username, session) {
+    if (error) {
+      this._handshakeError(error);
+      return;
+    }
+    this._accept(username, session);
+    this.server.emit('connect', this);
+    this._sendHandshakeOk(session.id);
+  }
+
+  _onSessionRestored(error, username, session) {
+    if (error) {
+      this._handshakeError(error);
+      return;
+    }
+    this._accept(username, session);
+    this.server.emit('reconnect', this);
+    this._sendHandshakeOk(session.receivedCount);
+    session._resendBufferedMessages();
+    const unsent = this._unsentCallbacks;
+    this._unsentCallbacks = [];
+    for (const text of unsent) this._send(text);
+    // Ids go on from the last one used. (The original's server stepped back toward
+    // zero here and reused ids, overwriting messages still in its resend buffer.)
+    this._nextMessageId = session.latestBufferedMessageId + this._messageIdDelta;
+    this._settleUnanswered(session.guaranteedDeliveredCount);
+  }
+
+  _accept(username, session) {
+    this.username = username;
+    this.session = session;
+    this.handshakeDone = true;
+    this.emit('client', session, this);
+  }
+
+  _sendHandshakeOk(ok) {
+    const message = this._createMessage('handshake', null, 'ok', ok);
+    this._send(serde.stringify(message), message);
+  }
+
+  _processHandshakeResponse(message) {
+    const id = message.handshake[0];
+    const callback = this._callbacks.get(id);
+    this._emitEventForLogging('handshake', message.error, message.ok);
+    if (!callback) {
+      this._rejectMessage(message);
+      return;
+    }
+    if (message.ok !== undefined) {
+      this.handshakeDone = true;
+      this.application = this.client.application;
+      this.hasConnected = true;
+      callback(null, message.ok);
+    } else if (message.error) {
+      callback(RemoteError.fromJstpArray(message.error));
+    } else {
+      this._rejectMessage(message, true);
+    }
+  }
+
+  _handshakeError(error) {
+    const message = this._createMessage('handshake', null, 'error', RemoteError.getJstpArrayFor(error));
+    this._end(message);
+  }
+
+  _processCall(message, keys) {
+    const id = message.call[0];
+    const interfaceName = message.call[1];
+    const methodName = keys[1];
+    const args = message[methodName];
+    const callback = (error, ...result) => this._callback(id, error, result);
+    this.session._onMessageReceived(id);
+    if (!args) {
+      callback(errors.ERR_INVALID_SIGNATURE);
+      return;
+    }
+    this._emitEventForLogging('call', interfaceName, methodName, args);
+    try {
+      this.application.callMethod(this, interfaceName, methodName, args, callback);
+    } catch (error) {
+      callback(errors.ERR_INTERNAL_API_ERROR);
+      this._methodFailed(error, interfaceName, methodName);
+    }
+  }
+
+  /** A method threw or rejected. The original re-threw, crashing the server; connkit
+   * answers ERR_INTERNAL_API_ERROR and reports the error as the server's
+   * 'methodError' (connkit), or as a process warning when nobody listens. */
+  _methodFailed(error, interfaceName, methodName) {
+    const owner = this.server ?? this;
+    if (owner.listenerCount('methodError') > 0) owner.emit('methodError', error, this, interfaceName, methodName);
+    else process.emitWarning(error instanceof Error ? error : String(error), { code: 'JSTP_METHOD_ERROR' });
+  }
+
+  _processCallback(message) {
+    const id = message.callback[0];
+    const callback = this._callbacks.get(id);
+    this._emitEventForLogging('callback', message.error, message.ok);
+    this.session._onCallbackMessageReceived(id);
+    if (callback) {
+      this._callbacks.delete(id);
+      if (message.ok) {
+        callback(null, ...message.ok);
+        return;
+      }
+      if (message.error) {
+        callback(RemoteError.fromJstpArray(message.error));
+        return;
+      }
+    }
+    this._rejectMessage(message);
+  }
+
+  _processEvent(message, keys) {
+    const interfaceName = message.event[1];
+    const eventName = keys[1];
+    const args = message[eventName];
+    this._emitEventForLogging('event', interfaceName, eventName, args);
+    this.session._onMessageReceived(message.event[0]);
+    if (!Array.isArray(args)) {
+      this._rejectMessage(message);
+      return;
+    }
+    const proxy = this.remoteProxies[interfaceName];
+    if (proxy) proxy._emitLocal(eventName, args);
+    if (this.application && this.application.handleEvent) {
+      this.application.handleEvent(this, interfaceName, eventName, args);
+    }
+  }
+
+  _processInspect(message) {
+    const [id, interfaceName] = message.inspect;
+    this._emitEventForLogging('inspect', interfaceName);
+    this.session._onMessageReceived(id);
+    const methods = this.application.getMethods(interfaceName);
+    if (methods) this._callback(id, null, methods);
+    else this._callback(id, errors.ERR_INTERFACE_NOT_FOUND);
+  }
+
+  _processPing(message) {
+    const id = message.ping[0];
+    this._pong(id);
+    this.session._onMessageReceived(id);
+  }
+
+  _processPong(message) {
+    const id = message.pong[0];
+    this.session._onCallbackMessageReceived(id);
+    const callback = this._callbacks.get(id);
+    if (callback) {
+      this._callbacks.delete(id);
+      callback();
+    }
+  }
+
+  /** Whether anyone listens for logging `event` (skips building what nobody reads). */
+  _logged(event) {
+    const target = this.client?.logger ?? this;
+    return target.listenerCount(event) > 0 || (this.server && this.server.listenerCount('log') > 0);
+  }
+
+  _emitEventForLogging(event, ...args) {
+    if (this.client && this.client.logger) this.client.logger.emit(event, ...args);
+    else this.emit(event, ...args);
+    if (this.server) this.server.emit('log', this, event, ...args);
+  }
+}
+
+const HANDLERS = {
+  handshake: Connection.prototype._processHandshake,
+  call: Connection.prototype._processCall,
+  callback: Connection.prototype._processCallback,
+  event: Connection.prototype._processEvent,
+  inspect: Connection.prototype._processInspect,
+  ping: Connection.prototype._processPing,
+  pong: Connection.prototype._processPong,
+};
+
+module.exports = Connection;

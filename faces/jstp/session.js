@@ -1,0 +1,68 @@
+'use strict';
+
+// A JSTP session: what survives a dropped socket. Each side keeps every call, event,
+// inspect and ping it sent, as sent, until the peer is known to have received it, and
+// resends the rest when the session is restored on a new connection.
+
+const { randomUUID } = require('node:crypto');
+
+class Session extends Map {
+  constructor(connection, username, sessionId, state) {
+    super(state);
+    this.id = sessionId || randomUUID();
+    this.connection = connection;
+    this.username = username;
+    this.guaranteedDeliveredCount = 0;
+    this.buffer = new Map(); // |id| -> message text
+    this.receivedCount = 0; // |id| of the latest call, event, inspect or ping received
+    this.latestBufferedMessageId = 0;
+    Object.preventExtensions(this);
+  }
+
+  /** For storage providers: the session as a string (`fromString` reads it back). */
+  toString() {
+    const replacer = (key, value) => {
+      if (key === 'connection') return undefined;
+      if (key === 'buffer') return Array.from(value);
+      return value;
+    };
+    return JSON.stringify({ ...this, storage: Array.from(this) }, replacer);
+  }
+
+  static fromString(text) {
+    const revive = (key, value) => (key === 'buffer' || key === 'storage' ? new Map(value) : value);
+    const { storage, ...fields } = JSON.parse(text, revive);
+    return Object.assign(new Session(null, null, null, storage), fields);
+  }
+
+  _bufferMessage(id, text) {
+    this.buffer.set(Math.abs(id), text);
+    this.latestBufferedMessageId = id;
+  }
+
+  _onMessageReceived(id) {
+    this.receivedCount = Math.abs(id);
+  }
+
+  /** A callback or pong for `id`: the peer reads in order, so it has received
+   * everything up to `id` and none of it needs resending. */
+  _onCallbackMessageReceived(id) {
+    const upTo = Math.abs(id);
+    for (let i = this.guaranteedDeliveredCount + 1; i <= upTo; i++) this.buffer.delete(i);
+    this.guaranteedDeliveredCount = upTo;
+  }
+
+  /** Moves the session onto `connection`, whose peer has received our messages up
+   * to `receivedCount`: those need no resending. */
+  _restore(connection, receivedCount) {
+    this.connection = connection;
+    for (let i = this.guaranteedDeliveredCount + 1; i <= receivedCount; i++) this.buffer.delete(i);
+    this.guaranteedDeliveredCount = receivedCount;
+  }
+
+  _resendBufferedMessages() {
+    for (const text of this.buffer.values()) this.connection._send(text);
+  }
+}
+
+module.exports = Session;

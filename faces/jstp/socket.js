@@ -1,0 +1,140 @@
+'use strict';
+
+// The net and tls transports, on the native core: the core splits the stream at
+// NULs, checks each message and hands it over as JSON; writes of one tick leave
+// in one batch.
+
+const { EventEmitter } = require('node:events');
+const { Connection: CoreConnection } = require('../../lib/connection');
+const { Server: CoreServer } = require('../../lib/server');
+const { fromJson } = require('./serde');
+const { JstpServer, serverFactory } = require('./server');
+const { connectFn, connectAndInspectFn, reconnectFn } = require('./client');
+
+const MAX_MESSAGE_SIZE = 8 * 1024 * 1024;
+const FRAMING = { framing: 'jstp', maxFrameSize: MAX_MESSAGE_SIZE };
+
+class Transport extends EventEmitter {
+  constructor(socket) {
+    super();
+    this.socket = socket;
+    socket.setEncoding('utf8');
+    socket.on('frame', (text) => this.emit('message', fromJson(text)));
+    // A socket replaced by jstp.net.reconnect() is detached from its Connection;
+    // its last errors then have nobody to go to.
+    socket.on('error', (error) => this.listenerCount('error') > 0 && this.emit('error', jstpError(error)));
+    socket.on('close', (hadError) => this.emit('close', hadError));
+  }
+
+  getRawTransport() {
+    return this.socket;
+  }
+
+  send(data) {
+    this.socket.write(data);
+  }
+
+  end(data) {
+    if (data) this.socket.write(data);
+    this.socket.end();
+  }
+
+  destroy() {
+    this.socket.destroy();
+  }
+}
+
+/** The original's words for an oversize message, with the core's code and detail. */
+function jstpError(error) {
+  if (error.code !== 'ERR_FRAME_TOO_LARGE') return error;
+  const wrapped = new Error('Maximal message size exceeded', { cause: error });
+  wrapped.code = error.code;
+  return wrapped;
+}
+
+/** Core options from what `net.connect` / `tls.connect` take: (options),
+ * (port[, host][, options]) or (path[, options]). */
+function dialOptions(args, secure) {
+  let options = {};
+  const [first, second, third] = args;
+  if (first !== null && typeof first === 'object') options = { ...first };
+  else if (typeof first === 'number' || /^\d+$/.test(first)) {
+    options = typeof second === 'object' && second !== null ? { ...second } : { host: second, ...third };
+    options.port = Number(first);
+  } else if (typeof first === 'string') options = { ...(second ?? {}), path: first };
+  if (options.host === undefined && options.path === undefined) options.host = 'localhost';
+  const { port, host, path, ca, cert, key, servername, rejectUnauthorized, timeout, noDelay, keepAlive } = options;
+  return {
+    port,
+    host,
+    path,
+    ...(secure ? { transport: 'tls', ca, cert, key, servername, rejectUnauthorized } : {}),
+    timeout,
+    noDelay: noDelay ?? true,
+    keepAlive,
+    ...FRAMING,
+  };
+}
+
+/** dial(...connectArgs, callback(error, socket)), for net or tls. */
+const dialer = (secure) => (...args) => {
+  const callback = args.pop();
+  let socket;
+  try {
+    socket = new CoreConnection(dialOptions(args, secure));
+  } catch (error) {
+    process.nextTick(callback, error);
+    return;
+  }
+  const onError = (error) => callback(error);
+  socket.once('error', onError);
+  socket.once('connect', () => {
+    socket.removeListener('error', onError);
+    callback(null, socket);
+  });
+};
+
+
+const JSTP_OPTIONS = [
+  'applications',
+  'authPolicy',
+  'sessionStorageProvider',
+  'heartbeatInterval',
+  'heartbeatTimeout',
+  'clientExpirationTime',
+];
+
+/** The options the core server takes: everything but JSTP's own. */
+function socketOptions(options, secure) {
+  const rest = { ...options };
+  for (const name of JSTP_OPTIONS) delete rest[name];
+  return { ...rest, ...(secure ? { transport: 'tls' } : {}), ...FRAMING };
+}
+
+function transportModule(name, secure) {
+  class Server extends JstpServer(CoreServer) {
+    /** (options[, listener]): options are the JSTP ones plus the server's own
+     * (for tls: key, cert, ca, requestCert, rejectUnauthorized). */
+    constructor(options, listener) {
+      super(socketOptions(options, secure));
+      this._initJstp(options, listener);
+      this.on('connection', (socket) => this._onRawConnection(socket));
+    }
+
+    createTransport(socket) {
+      return new Transport(socket);
+    }
+  }
+  const dial = dialer(secure);
+  const connect = connectFn(dial, Transport, name);
+  return {
+    Transport,
+    Server,
+    createServer: serverFactory(Server),
+    connect,
+    connectAndInspect: connectAndInspectFn(connect),
+    reconnect: reconnectFn(dial, Transport),
+  };
+}
+
+module.exports = { transportModule, MAX_MESSAGE_SIZE };
