@@ -200,7 +200,10 @@ async function serverSide(server) {
   return server.getClientsArray()[0];
 }
 
-const quickReconnector = (ms) => (connection, reconnect) => setTimeout(() => reconnect(), ms);
+// As reconnectors must: one that ignored closedIntentionally would make the original
+// redial forever after close().
+const quickReconnector = (ms) => (connection, reconnect) =>
+  setTimeout(() => connection.closedIntentionally || reconnect(), ms);
 
 for (const [serverName, clientName] of [
   ['connkit', 'connkit'],
@@ -448,3 +451,74 @@ for (const [serverName, clientName] of [
     }
   });
 }
+
+test('new Connection over a transport made from any Node socket, as the seed shows', async () => {
+  const { server, port } = await startServer(ck, 'net');
+  const socket = net.connect(port, '127.0.0.1');
+  await waitFor(socket, 'connect');
+  const client = { application: new ck.Application('jstp', {}), reconnector: () => {} };
+  const connection = new ck.Connection(new ck.net.Transport(socket), null, client);
+  try {
+    const [error, session] = await new Promise((resolve) => connection.handshake('testApp', null, null, (...a) => resolve(a)));
+    assert.strictEqual(error, null);
+    assert.ok(session instanceof ck.Session);
+    const sum = await new Promise((resolve) => connection.callMethod('calc', 'add', [40, 2], (...a) => resolve(a)));
+    assert.deepStrictEqual(sum, [null, 42]);
+    assert.strictEqual(connection.getTransport(), socket);
+  } finally {
+    connection.close();
+    await closeServer(server);
+  }
+});
+
+test('the resend buffer stays bounded: a side holding many unacknowledged messages asks for an ack', async () => {
+  const { server, port } = await startServer(ck, 'net');
+  // The original client never acknowledges events by itself.
+  const { connection, calc } = await connect(real, 'net', 'testApp', null, port, '127.0.0.1');
+  let seen = 0;
+  calc.on('tick', () => seen++);
+  try {
+    const peer = await serverSide(server);
+    for (let i = 0; i < 5000; i++) peer.emitRemoteEvent('calc', 'tick', [i]);
+    await until(() => seen === 5000, 5000, 'all events');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(peer.session.buffer.size <= 1024, `buffer holds ${peer.session.buffer.size}`);
+  } finally {
+    connection.close();
+    await closeServer(server);
+  }
+});
+
+test('a restored client is among the server clients again, and broadcast reaches it', async () => {
+  const { server, port } = await startServer(ck, 'net');
+  const client = { reconnector: quickReconnector(50) };
+  const { connection, calc } = await connect(ck, 'net', 'testApp', client, port, '127.0.0.1');
+  try {
+    (await serverSide(server)).getTransport().destroy();
+    await waitFor(connection, 'reconnect', 5000);
+    await until(() => server.getClientsArray().length === 1, 2000, 'the restored client');
+    const got = waitFor(calc, 'shouted');
+    server.broadcast('calc', 'shouted', 'to all');
+    assert.deepStrictEqual(await got, ['to all']);
+  } finally {
+    connection.close();
+    await closeServer(server);
+  }
+});
+
+test('NaN and Infinity, which the original writes, are read back', async () => {
+  const { server, port } = await startServer(ck, 'net');
+  const { connection, calc } = await connect(real, 'net', 'testApp', null, port, '127.0.0.1');
+  try {
+    const peer = await serverSide(server);
+    const got = new Promise((resolve) => {
+      peer.application = new ck.Application('x', {}, { calc: { note: (conn, ...args) => resolve(args) } });
+    });
+    calc.emit('note', [NaN, Infinity, -Infinity, undefined, 1]);
+    const [values] = await got;
+    assert.deepStrictEqual(values, [NaN, Infinity, -Infinity, undefined, 1]);
+  } finally {
+    connection.close();
+    await closeServer(server);
+  }
+});

@@ -53,7 +53,8 @@ function tlsOf(opts) {
     cert: opts.cert === undefined ? undefined : toBuffer(opts.cert),
     key: opts.key === undefined ? undefined : toBuffer(opts.key),
     servername: opts.servername,
-    rejectUnauthorized: opts.rejectUnauthorized,
+    // As Node's tls: NODE_TLS_REJECT_UNAUTHORIZED=0 turns verification off by default.
+    rejectUnauthorized: opts.rejectUnauthorized ?? (process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0' ? false : undefined),
     requestCert: opts.requestCert,
   };
 }

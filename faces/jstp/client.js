@@ -129,6 +129,9 @@ const reconnectFn = (dial, Transport) => (connection, ...options) => {
 function reconnectWith(connection) {
   const transports = { net: require('./net'), tls: require('./tls'), ws: require('./ws').ws };
   const reconnect = (...options) => {
+    // The original redialed even a connection closed on purpose, forever, when a
+    // custom reconnector forgot to check.
+    if (connection.closedIntentionally) return;
     let name = options[0];
     if (typeof name === 'string' && transports[name]) options = options.slice(1);
     else name = connection.client._connectionTransport;

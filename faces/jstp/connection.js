@@ -233,7 +233,7 @@ class Connection extends EventEmitter {
   _dropSilentPeer() {
     const error = new Error(`No message from the peer for ${this._heartbeatTimeout} ms`);
     error.code = 'ERR_HEARTBEAT_TIMEOUT';
-    this._failPending(true);
+    this._failPending();
     this.emit('error', error, this);
     this._closed = true;
     this.stopHeartbeat();
@@ -249,7 +249,8 @@ class Connection extends EventEmitter {
     return message;
   }
 
-  /** Closes for good: no reconnect; calls still waiting for answers get ERR_CALLBACK_LOST. */
+  /** Closes the socket; the client does not reconnect by itself (jstp.net.reconnect
+   * still can, and the session's buffered messages then go out). */
   close() {
     this._closed = true;
     this.closedIntentionally = true;
@@ -265,12 +266,17 @@ class Connection extends EventEmitter {
     const text = serde.stringify(message);
     this._send(text, message);
     this.session._bufferMessage(id, text);
-    if (this.session.buffer.size >= ACK_AFTER && !this._ackPending && !this._closed) {
-      this._ackPending = true;
-      this.ping(() => {
-        this._ackPending = false;
-      });
-    }
+    this._askForAck();
+  }
+
+  /** A pong acknowledges everything sent before its ping. */
+  _askForAck() {
+    if (this._ackPending || this._closed || this.session.buffer.size < ACK_AFTER) return;
+    this._ackPending = true;
+    this.ping(() => {
+      this._ackPending = false;
+      this._askForAck();
+    });
   }
 
   _send(text, message) {
@@ -297,7 +303,6 @@ class Connection extends EventEmitter {
   _onSocketClose() {
     this._closed = true;
     this.stopHeartbeat();
-    if (this.closedIntentionally || (this.client && !this.hasConnected)) this._failPending();
     this.emit('close', this);
     if (this.server && this.transport) this.server.emit('disconnect', this);
   }
@@ -307,14 +312,13 @@ class Connection extends EventEmitter {
     this.emit('error', error, this);
   }
 
-  /** Nothing will answer the calls still waiting: tell their callers, and with
-   * `forget`, do not resend them either. A client's handshake is left to its own
-   * close listener. */
-  _failPending(forget) {
+  /** Nothing will answer the calls still waiting: tell their callers, and do not
+   * resend them either. A client's handshake is left to its own close listener. */
+  _failPending() {
     for (const [id, callback] of this._callbacks) {
       if (id === 0 && this.client) continue;
       this._callbacks.delete(id);
-      if (forget && this.session) this.session.buffer.delete(Math.abs(id));
+      if (this.session) this.session.buffer.delete(Math.abs(id));
       process.nextTick(callback, errors.ERR_CALLBACK_LOST);
     }
   }

@@ -41,6 +41,9 @@ class RemoteError extends Error {
     Error.captureStackTrace?.(this, RemoteError);
     this.code = code;
     this.info = info;
+    if (this.toJstpArray !== RemoteError.prototype.toJstpArray) {
+      this.toJstpArray = deprecate(this.toJstpArray, 'toJstpArray() method is deprecated, implement toJSTP() instead');
+    }
   }
 
   get name() {
@@ -49,6 +52,7 @@ class RemoteError extends Error {
 
   /** The wire form. A predefined code goes alone: its message is implied. */
   toJSTP() {
+    if (this.toJstpArray !== RemoteError.prototype.toJstpArray) return this.toJstpArray();
     const custom = this.message !== String(this.code) && !Object.hasOwn(defaultMessages, this.code);
     if (!custom) return [this.code];
     return this.info ? [this.code, this.message, ...this.info] : [this.code, this.message];

@@ -167,7 +167,7 @@ export interface ServerOptions {
 }
 
 /** What every JSTP server has, whatever carries it. */
-export interface JstpServerLike extends EventEmitter {
+export interface JstpServerLike {
   applications: AppsIndex;
   clients: Map<number, Connection>;
   heartbeatInterval?: number;
@@ -178,9 +178,9 @@ export interface JstpServerLike extends EventEmitter {
   broadcast(interfaceName: string, eventName: string, ...eventArgs: unknown[]): void;
 }
 
-export interface NetServer extends CoreServer, JstpServerLike {}
-export interface WebSocketServer extends http.Server, JstpServerLike {}
-export interface SecureWebSocketServer extends https.Server, JstpServerLike {}
+export type NetServer = CoreServer & JstpServerLike;
+export type WebSocketServer = http.Server & JstpServerLike;
+export type SecureWebSocketServer = https.Server & JstpServerLike;
 
 export interface WebSocketOptions {
   originCheckStrategy?: (origin: string) => boolean;
@@ -189,21 +189,22 @@ export interface WebSocketOptions {
 
 type ConnectCallback = (error: Error | null, connection?: Connection, session?: Session) => void;
 type InspectCallback = (error: Error | null, connection?: Connection, proxies?: Record<string, RemoteProxy>) => void;
+type ReconnectCallback = (error: Error | null, connection?: Connection) => void;
 
 /** Arguments after `client` are those of `net.connect` / `tls.connect`, then the callback. */
 export interface SocketTransportModule<S> {
   createServer(options: (ServerOptions & Record<string, unknown>) | Application[], listener?: (connection: Connection) => void): S;
-  connect(app: AppSpec, client: Client | null | undefined, ...argsAndCallback: any[]): void;
-  connectAndInspect(app: AppSpec, client: Client | null | undefined, interfaces: string[], ...argsAndCallback: any[]): void;
-  reconnect(connection: Connection, ...argsAndCallback: any[]): void;
+  connect(app: AppSpec, client: Client | null | undefined, ...argsAndCallback: [...unknown[], ConnectCallback]): void;
+  connectAndInspect(app: AppSpec, client: Client | null | undefined, interfaces: string[], ...argsAndCallback: [...unknown[], InspectCallback]): void;
+  reconnect(connection: Connection, ...argsAndCallback: [...unknown[], ReconnectCallback] | unknown[]): void;
 }
 
 /** Arguments after `client` are a `websocket` client config, the URL, then the callback. */
 export interface WebSocketTransportModule<S> {
   createServer(options: (ServerOptions & Record<string, unknown>) | Application[], webSocketOptions?: WebSocketOptions, listener?: (connection: Connection) => void): S;
-  connect(app: AppSpec, client: Client | null | undefined, webSocketConfig: object, url: string, ...argsAndCallback: any[]): void;
-  connectAndInspect(app: AppSpec, client: Client | null | undefined, interfaces: string[], webSocketConfig: object, url: string, ...argsAndCallback: any[]): void;
-  reconnect(connection: Connection, webSocketConfig: object, url: string, ...argsAndCallback: any[]): void;
+  connect(app: AppSpec, client: Client | null | undefined, webSocketConfig: object, url: string, ...argsAndCallback: [...unknown[], ConnectCallback]): void;
+  connectAndInspect(app: AppSpec, client: Client | null | undefined, interfaces: string[], webSocketConfig: object, url: string, ...argsAndCallback: [...unknown[], InspectCallback]): void;
+  reconnect(connection: Connection, webSocketConfig: object, url: string, ...argsAndCallback: [...unknown[], ReconnectCallback] | unknown[]): void;
 }
 
 export declare const net: SocketTransportModule<NetServer>;
@@ -214,4 +215,4 @@ export declare const wss: WebSocketTransportModule<SecureWebSocketServer>;
 export declare const Server: { JstpServer: <T extends new (...args: any[]) => EventEmitter>(Base: T) => T };
 
 // Connect callbacks, for users who type them.
-export type { ConnectCallback, InspectCallback };
+export type { ConnectCallback, InspectCallback, ReconnectCallback };

@@ -87,10 +87,13 @@ const SENTINEL = '\u0000';
 const SPECIAL = [undefined, NaN, Infinity, -Infinity];
 
 function revive(k, v) {
-  if (v !== null && typeof v === 'object' && !Array.isArray(v) && typeof v[SENTINEL] === 'number') {
-    const keys = Object.keys(v);
-    if (keys.length === 1) return SPECIAL[v[SENTINEL]];
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    // An element revived to undefined was deleted, leaving a hole; mdsf gives undefined.
+    for (let i = 0; i < v.length; i++) if (!(i in v)) v[i] = undefined;
+    return v;
   }
+  if (typeof v[SENTINEL] === 'number' && Object.keys(v).length === 1) return SPECIAL[v[SENTINEL]];
   return v;
 }
 

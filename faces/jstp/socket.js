@@ -7,19 +7,22 @@
 const { EventEmitter } = require('node:events');
 const { Connection: CoreConnection } = require('../../lib/connection');
 const { Server: CoreServer } = require('../../lib/server');
-const { fromJson } = require('./serde');
+const { fromJson, parse } = require('./serde');
 const { JstpServer, serverFactory } = require('./server');
 const { connectFn, connectAndInspectFn, reconnectFn } = require('./client');
 
 const MAX_MESSAGE_SIZE = 8 * 1024 * 1024;
 const FRAMING = { framing: 'jstp', maxFrameSize: MAX_MESSAGE_SIZE };
 
+/** `socket` is a core connection with 'jstp' framing, or any Node stream (a
+ * net.Socket a user made, say), which is then split and parsed here. */
 class Transport extends EventEmitter {
   constructor(socket) {
     super();
     this.socket = socket;
     socket.setEncoding('utf8');
-    socket.on('frame', (text) => this.emit('message', fromJson(text)));
+    if (socket instanceof CoreConnection) socket.on('frame', (text) => this.emit('message', fromJson(text)));
+    else readStream(socket, this);
     // A socket replaced by jstp.net.reconnect() is detached from its Connection;
     // its last errors then have nobody to go to.
     socket.on('error', (error) => this.listenerCount('error') > 0 && this.emit('error', jstpError(error)));
@@ -31,17 +34,45 @@ class Transport extends EventEmitter {
   }
 
   send(data) {
-    this.socket.write(data);
+    this.socket.write(this._framed ? data : data + '\0');
   }
 
   end(data) {
-    if (data) this.socket.write(data);
+    if (data) this.send(data);
     this.socket.end();
+  }
+
+  get _framed() {
+    return this.socket instanceof CoreConnection;
   }
 
   destroy() {
     this.socket.destroy();
   }
+}
+
+/** NUL-terminated messages from a plain stream, parsed as the core would. */
+function readStream(socket, transport) {
+  let pending = '';
+  socket.on('data', (chunk) => {
+    const parts = (pending + chunk).split('\0');
+    pending = parts.pop();
+    for (const text of parts) {
+      let message;
+      try {
+        message = parse(text);
+      } catch (error) {
+        socket.destroy(error);
+        return;
+      }
+      transport.emit('message', message);
+    }
+    if (pending.length > MAX_MESSAGE_SIZE) {
+      const error = new Error('Maximal message size exceeded');
+      error.code = 'ERR_FRAME_TOO_LARGE';
+      socket.destroy(error);
+    }
+  });
 }
 
 /** The original's words for an oversize message, with the core's code and detail. */

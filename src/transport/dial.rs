@@ -48,9 +48,7 @@ pub async fn dial(target: &Target, tls: Option<&Tls>, timeout: Option<Duration>)
 async fn open(target: &Target, tls: Option<&Tls>) -> Result<Dialed, CoreError> {
   match target {
     Target::Tcp { host, port } => {
-      let tcp = TcpStream::connect((host.as_str(), *port))
-        .await
-        .map_err(|e| CoreError::io(&e, "connect").at(host.as_str(), Some(*port)))?;
+      let tcp = connect_tcp(host, *port).await?;
       let stream = match tls {
         None => Stream::Tcp(tcp),
         Some(tls) => {
@@ -80,6 +78,25 @@ async fn open(target: &Target, tls: Option<&Tls>) -> Result<Dialed, CoreError> {
       Ok(Dialed { stream: Stream::Stdio(pipes), child: Some(process) })
     }
   }
+}
+
+/// Resolves `host`, then tries its addresses in order, as Node's `net.connect` does.
+/// A name that does not resolve fails as Node's does: `getaddrinfo ENOTFOUND host`.
+async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, CoreError> {
+  let addrs = tokio::net::lookup_host((host, port)).await.map_err(|_| {
+    let mut e = CoreError::new("ENOTFOUND", format!("getaddrinfo ENOTFOUND {host}"));
+    e.syscall = Some("getaddrinfo");
+    e
+  })?;
+  let mut last = None;
+  for addr in addrs {
+    match TcpStream::connect(addr).await {
+      Ok(tcp) => return Ok(tcp),
+      Err(e) => last = Some(e),
+    }
+  }
+  let e = last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::AddrNotAvailable));
+  Err(CoreError::io(&e, "connect").at(host, Some(port)))
 }
 
 /// rustls reports certificate problems as `InvalidData` carrying a rustls error.
