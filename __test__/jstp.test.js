@@ -522,3 +522,99 @@ test('NaN and Infinity, which the original writes, are read back', async () => {
     await closeServer(server);
   }
 });
+
+test('calls made while a restore is under way keep fresh ids; nothing is left waiting', async () => {
+  const { server, port } = await startServer(ck, 'net');
+  const client = { reconnector: (connection, reconnect) => reconnect() };
+  const { connection, calc } = await connect(ck, 'net', 'testApp', client, port, '127.0.0.1');
+  try {
+    const slow = call(calc, 'later', 300);
+    await new Promise((r) => setTimeout(r, 20));
+    const during = new Promise((resolve) => connection.once('reconnectAttempt', () => resolve(call(calc, 'add', 1, 2))));
+    (await serverSide(server)).getTransport().destroy();
+    assert.deepStrictEqual(await during, { error: null, results: [3] });
+    // Still running when the session came back: reported lost, as in the original
+    // (its late answer is ignored; callMethodWithResend would make it again).
+    assert.deepStrictEqual(await slow, { error: ck.ERR_CALLBACK_LOST, results: [] });
+    assert.deepStrictEqual(await call(calc, 'add', 2, 2), { error: null, results: [4] });
+  } finally {
+    connection.close();
+    await closeServer(server);
+  }
+});
+
+test('heartbeatTimeout shorter than the interval does not drop a healthy peer', async () => {
+  const { server, port } = await startServer(ck, 'net');
+  const client = { heartbeatInterval: 30, heartbeatTimeout: 20, reconnector: () => {} };
+  const { connection } = await connect(ck, 'net', 'testApp', client, port, '127.0.0.1');
+  let closed = false;
+  connection.on('close', () => (closed = true));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.strictEqual(closed, false);
+  connection.close();
+  await closeServer(server);
+});
+
+test('close() while the reconnector is dialing leaves the connection closed', async () => {
+  const { server, port } = await startServer(ck, 'net');
+  const client = { reconnector: (connection, reconnect) => reconnect() };
+  const { connection } = await connect(ck, 'net', 'testApp', client, port, '127.0.0.1');
+  const restored = [];
+  server.on('reconnect', (c) => restored.push(c));
+  const results = [];
+  connection.once('reconnectAttempt', () => connection.close());
+  connection.once('reconnect', (error) => results.push(error));
+  (await serverSide(server)).getTransport().destroy();
+  await until(() => results.length === 1, 2000, 'the reconnect result');
+  assert.strictEqual(results[0].code, 'ERR_JSTP_CLOSED');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepStrictEqual(restored, []);
+  await until(() => server.getClientsArray().length === 0, 2000, 'no clients');
+  await closeServer(server);
+});
+
+test('a result that cannot be written answers ERR_INTERNAL_API_ERROR instead of crashing', async () => {
+  const circular = {};
+  circular.self = circular;
+  const app = new ck.Application('cyclic', { c: { async get(conn) {
+    return circular;
+  } } });
+  const server = ck.net.createServer([app]);
+  const failures = [];
+  server.on('methodError', (error) => failures.push(error));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const connection = await new Promise((resolve, reject) =>
+    ck.net.connect('cyclic', null, server.address().port, '127.0.0.1', (e, c) => (e ? reject(e) : resolve(c))),
+  );
+  const error = await new Promise((resolve) => connection.callMethod('c', 'get', [], resolve));
+  assert.strictEqual(error.code, ck.ERR_INTERNAL_API_ERROR);
+  assert.ok(failures[0] instanceof RangeError);
+  connection.close();
+  await closeServer(server);
+});
+
+test('a handshake that completes after the handshake timeout leaves no client behind', async () => {
+  const app = new ck.Application('slowAuth', {});
+  const authPolicy = (connection, application, strategy, credentials, callback) => setTimeout(() => callback(null, 'user'), 3300);
+  const server = ck.net.createServer({ applications: [app], authPolicy });
+  const timeouts = [];
+  server.on('handshakeTimeout', (c) => timeouts.push(c));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const result = await new Promise((resolve) =>
+    real.net.connect('slowAuth', { connectPolicy: new real.SimpleConnectPolicy('user', 'pw'), reconnector() {} }, server.address().port, '127.0.0.1', (e) => resolve(e)),
+  );
+  assert.ok(result, 'the client was refused');
+  assert.strictEqual(timeouts.length, 1);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.strictEqual(server.getClientsArray().length, 0);
+  await closeServer(server);
+});
+
+test('tls options connkit cannot honour are refused, not ignored; RemoteError keeps the original shape', async () => {
+  const error = await new Promise((resolve) =>
+    ck.tls.connect('testApp', null, { host: 'localhost', port: 1, checkServerIdentity: () => undefined }, (e) => resolve(e)),
+  );
+  assert.strictEqual(error.code, 'ERR_CONNKIT_UNSUPPORTED_OPTION');
+  assert.deepStrictEqual(Object.keys(new ck.RemoteError(11)), Object.keys(new real.RemoteError(11)));
+  assert.strictEqual(ck.ERR_CALLBACK_LOST, real.ERR_CALLBACK_LOST);
+});

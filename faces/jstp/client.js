@@ -25,6 +25,9 @@ function createDefaultReconnector() {
   };
 }
 
+const closedError = () =>
+  Object.assign(new Error('The connection was closed while reconnecting'), { code: 'ERR_JSTP_CLOSED' });
+
 const popCallback = (args) => (typeof args[args.length - 1] === 'function' ? args.pop() : null);
 
 /** Fills in the client object's defaults, as the original does, in place. */
@@ -105,9 +108,16 @@ const connectAndInspectFn = (connect) => (app, client, interfaces, ...options) =
  * Connection and session on a new socket. */
 const reconnectFn = (dial, Transport) => (connection, ...options) => {
   const callback = popCallback(options) || (() => {});
+  const closes = connection._closes;
   dial(...options, (error, raw) => {
     if (error) {
       callback(error);
+      return;
+    }
+    if (connection._closes !== closes) {
+      // close() was called while this reconnect was dialing: it stays closed.
+      raw.destroy?.();
+      callback(closedError());
       return;
     }
     if (connection.transport) connection._removeTransport();
@@ -126,11 +136,14 @@ const reconnectFn = (dial, Transport) => (connection, ...options) => {
 /** Hands a client that lost its socket to its reconnector. The reconnector's
  * function takes an optional transport name ('net', 'tls', 'ws'), then dial
  * arguments (default: those of the first connect), then a callback. */
+let transports = null; // required on first use: they require this module
+
 function reconnectWith(connection) {
-  const transports = { net: require('./net'), tls: require('./tls'), ws: require('./ws').ws };
+  // Closed on purpose: no reconnector runs. (The original ran it; a custom one that
+  // forgot to check closedIntentionally then redialed forever.)
+  if (connection.closedIntentionally) return;
+  transports ??= { net: require('./net'), tls: require('./tls'), ws: require('./ws').ws };
   const reconnect = (...options) => {
-    // The original redialed even a connection closed on purpose, forever, when a
-    // custom reconnector forgot to check.
     if (connection.closedIntentionally) return;
     let name = options[0];
     if (typeof name === 'string' && transports[name]) options = options.slice(1);
@@ -138,6 +151,12 @@ function reconnectWith(connection) {
     const callback = popCallback(options) || (() => {});
     if (options.length === 0) options = connection.client._connectionOptions;
     connection.emit('reconnectAttempt', name, ...options);
+    if (connection.closedIntentionally) {
+      // A 'reconnectAttempt' listener closed it.
+      connection.emit('reconnect', closedError());
+      callback(closedError());
+      return;
+    }
     transports[name].reconnect(connection, ...options, (error, ...rest) => {
       connection.emit('reconnect', error);
       callback(error, ...rest);

@@ -38,7 +38,7 @@ class Connection extends EventEmitter {
     this.remoteProxies = {};
     this._heartbeatTimer = null;
     this._heartbeatTimeout = (client ?? server).heartbeatTimeout ?? 0;
-    this._lastHeard = 0;
+    this._silentSince = 0;
     this._ackPending = false;
     // Server side: answers produced while the client was away, sent on restore.
     this._unsentCallbacks = [];
@@ -61,7 +61,9 @@ class Connection extends EventEmitter {
   }
 
   _initTransport(transport) {
-    this._nextMessageId = 0;
+    // A handshake always has id 0. On a session's later sockets, ids go on from the
+    // session: calls made while its restore is under way must not reuse old ids.
+    if (!this.session) this._nextMessageId = 0;
     this.transport = transport;
     this.remoteAddress = transport.getRawTransport().remoteAddress;
     this.handshakeDone = false;
@@ -80,10 +82,6 @@ class Connection extends EventEmitter {
 
   _reconnectHandler() {
     require('./client').reconnectWith(this);
-  }
-
-  _getCallbackId(absId) {
-    return absId * this._messageIdDelta;
   }
 
   callMethod(interfaceName, methodName, args, callback) {
@@ -107,15 +105,25 @@ class Connection extends EventEmitter {
   }
 
   _callback(messageId, error, result) {
-    const message = error
+    let message = error
       ? { callback: [messageId], error: RemoteError.getJstpArrayFor(error) }
       : { callback: [messageId], ok: result };
+    let text;
+    try {
+      text = serde.stringify(message);
+    } catch (failure) {
+      // A result that cannot be written (a cycle, a throwing toJSON) must not
+      // crash the process from inside a method's callback.
+      message = { callback: [messageId], error: [errors.ERR_INTERNAL_API_ERROR] };
+      text = serde.stringify(message);
+      this._methodFailed(failure);
+    }
     if (this._closed && this.server && this.session) {
       // Keep the answer for the client's return (restore within clientExpirationTime).
-      this._unsentCallbacks.push(serde.stringify(message));
+      this._unsentCallbacks.push(text);
       return;
     }
-    this._send(serde.stringify(message), message);
+    this._send(text, message);
   }
 
   emitRemoteEvent(interfaceName, eventName, args) {
@@ -146,10 +154,10 @@ class Connection extends EventEmitter {
       strategy = 'login';
       credentials = [login, password];
     }
-    const message = { handshake: version ? [this._nextMessageId, name, version] : [this._nextMessageId, name] };
+    const id = 0;
+    const message = { handshake: version ? [id, name, version] : [id, name] };
     if (strategy) message[strategy] = credentials;
-    const id = this._nextMessageId;
-    this._nextMessageId += this._messageIdDelta;
+    if (!restoring) this._nextMessageId = this._messageIdDelta;
 
     const onClose = () => done(new RemoteError(errors.ERR_NO_HANDSHAKE_RESPONSE));
     const done = (error, ok) => {
@@ -173,7 +181,7 @@ class Connection extends EventEmitter {
     };
     this.once('close', onClose);
     this._callbacks.set(id, done);
-    this._send(serde.stringify(message), message);
+    this._transmit(serde.stringify(message), message);
   }
 
   inspectInterface(interfaceName, callback) {
@@ -209,10 +217,13 @@ class Connection extends EventEmitter {
    * server's `heartbeatTimeout`), a peer silent for that long is dropped. */
   startHeartbeat(interval) {
     this.stopHeartbeat();
-    this._lastHeard = Date.now();
+    this._silentSince = 0;
     this._heartbeatTimer = setInterval(() => {
       if (this._closed) return;
-      if (this._heartbeatTimeout > 0 && Date.now() - this._lastHeard >= this._heartbeatTimeout) {
+      // Silence is counted from the first ping left unanswered by any message.
+      const now = Date.now();
+      if (!this._silentSince) this._silentSince = now;
+      else if (this._heartbeatTimeout > 0 && now - this._silentSince >= this._heartbeatTimeout) {
         this._dropSilentPeer();
         return;
       }
@@ -227,19 +238,21 @@ class Connection extends EventEmitter {
     }
   }
 
-  /** The peer went silent: it is taken for gone. Calls waiting for it fail with
-   * ERR_CALLBACK_LOST at once and are not resent; then the socket is dropped (a
-   * client reconnects as after any other drop). */
+  /** The peer went silent: it is taken for gone. The socket is dropped (a client
+   * then reconnects as after any other drop), and calls waiting for it fail with
+   * ERR_CALLBACK_LOST at once, their messages taken out of the resend buffer
+   * (callMethodWithResend makes them again). */
   _dropSilentPeer() {
-    const error = new Error(`No message from the peer for ${this._heartbeatTimeout} ms`);
-    error.code = 'ERR_HEARTBEAT_TIMEOUT';
-    this._failPending();
-    this.emit('error', error, this);
     this._closed = true;
     this.stopHeartbeat();
     const transport = this.transport;
     if (typeof transport.destroy === 'function') transport.destroy();
     else transport.end();
+    this._failPending();
+    const error = new Error(`No message from the peer for ${this._heartbeatTimeout} ms`);
+    error.code = 'ERR_HEARTBEAT_TIMEOUT';
+    // 'close' follows in any case; an 'error' nobody listens for must not crash.
+    if (this.listenerCount('error') > 0) this.emit('error', error, this);
   }
 
   _createMessage(kind, target, verb, args) {
@@ -249,9 +262,11 @@ class Connection extends EventEmitter {
     return message;
   }
 
-  /** Closes the socket; the client does not reconnect by itself (jstp.net.reconnect
-   * still can, and the session's buffered messages then go out). */
+  /** Closes the socket for good: no reconnector runs, and a reconnect under way is
+   * abandoned. An explicit jstp.net.reconnect() afterwards still works (the
+   * session's buffered messages then go out). */
   close() {
+    this._closes = (this._closes ?? 0) + 1;
     this._closed = true;
     this.closedIntentionally = true;
     this.stopHeartbeat();
@@ -279,7 +294,13 @@ class Connection extends EventEmitter {
     });
   }
 
+  /** Sends `text` once the handshake is done; until then (a restore under way)
+   * buffered messages wait for the resend that follows it. */
   _send(text, message) {
+    if (this.handshakeDone) this._transmit(text, message);
+  }
+
+  _transmit(text, message) {
     if (this._closed) return;
     this.transport.send(text);
     if (LOGGING && this._logged('outgoingMessage')) {
@@ -346,7 +367,7 @@ class Connection extends EventEmitter {
   }
 
   _processMessage(message) {
-    this._lastHeard = Date.now();
+    this._silentSince = 0;
     const keys = Object.keys(message);
     if (keys.length === 0) {
       if (LOGGING) this._emitEventForLogging('heartbeat', message); // old-style '{}'
@@ -399,6 +420,7 @@ class Connection extends EventEmitter {
   }
 
   _onSessionCreated(error, username, session) {
+    if (this._closed) return; // the handshake timed out, or the client left, meanwhile
     if (error) {
       this._handshakeError(error);
       return;
@@ -409,6 +431,7 @@ class Connection extends EventEmitter {
   }
 
   _onSessionRestored(error, username, session) {
+    if (this._closed) return;
     if (error) {
       this._handshakeError(error);
       return;
@@ -434,8 +457,9 @@ class Connection extends EventEmitter {
   }
 
   _sendHandshakeOk(ok) {
-    const message = this._createMessage('handshake', null, 'ok', ok);
-    this._send(serde.stringify(message), message);
+    const message = { handshake: [0], ok };
+    if (this._nextMessageId === 0) this._nextMessageId = this._messageIdDelta;
+    this._transmit(serde.stringify(message), message);
   }
 
   _processHandshakeResponse(message) {
@@ -459,8 +483,7 @@ class Connection extends EventEmitter {
   }
 
   _handshakeError(error) {
-    const message = this._createMessage('handshake', null, 'error', RemoteError.getJstpArrayFor(error));
-    this._end(message);
+    this._end({ handshake: [0], error: RemoteError.getJstpArrayFor(error) });
   }
 
   _processCall(message, keys) {

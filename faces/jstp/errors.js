@@ -37,8 +37,11 @@ const isError = (value) => Object.prototype.toString.call(value) === '[object Er
 
 class RemoteError extends Error {
   constructor(code, message, info = null) {
-    super(message || defaultMessages[code] || String(code));
+    super();
     Error.captureStackTrace?.(this, RemoteError);
+    // An own enumerable property, as in the original: a RemoteError sent as a value
+    // carries its message.
+    this.message = message || defaultMessages[code] || String(code);
     this.code = code;
     this.info = info;
     if (this.toJstpArray !== RemoteError.prototype.toJstpArray) {

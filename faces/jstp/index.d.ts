@@ -123,7 +123,8 @@ export declare class Connection extends EventEmitter {
   callMethod(interfaceName: string, methodName: string, args: unknown[], callback?: Callback): void;
   callMethodWithResend(interfaceName: string, methodName: string, args: unknown[], callback?: Callback): void;
   emitRemoteEvent(interfaceName: string, eventName: string, args: unknown[]): void;
-  ping(callback?: () => void): void;
+  /** `callback` gets ERR_CALLBACK_LOST (-1) if the pong was lost with a connection. */
+  ping(callback?: (error?: typeof ERR_CALLBACK_LOST) => void): void;
   startHeartbeat(interval: number): void;
   stopHeartbeat(): void;
   close(): void;
@@ -193,6 +194,9 @@ type ReconnectCallback = (error: Error | null, connection?: Connection) => void;
 
 /** Arguments after `client` are those of `net.connect` / `tls.connect`, then the callback. */
 export interface SocketTransportModule<S> {
+  /** A transport over a connkit socket or any Node stream (net.Socket, tls.TLSSocket). */
+  Transport: new (socket: NodeJS.ReadWriteStream | object) => Transport;
+  Server: new (options: ServerOptions & Record<string, unknown>, listener?: (connection: Connection) => void) => S;
   createServer(options: (ServerOptions & Record<string, unknown>) | Application[], listener?: (connection: Connection) => void): S;
   connect(app: AppSpec, client: Client | null | undefined, ...argsAndCallback: [...unknown[], ConnectCallback]): void;
   connectAndInspect(app: AppSpec, client: Client | null | undefined, interfaces: string[], ...argsAndCallback: [...unknown[], InspectCallback]): void;
@@ -201,6 +205,9 @@ export interface SocketTransportModule<S> {
 
 /** Arguments after `client` are a `websocket` client config, the URL, then the callback. */
 export interface WebSocketTransportModule<S> {
+  /** A transport over a `websocket` package connection. */
+  Transport: new (connection: object) => Transport;
+  Server: new (options: ServerOptions & Record<string, unknown>, webSocketOptions?: WebSocketOptions, listener?: (connection: Connection) => void) => S;
   createServer(options: (ServerOptions & Record<string, unknown>) | Application[], webSocketOptions?: WebSocketOptions, listener?: (connection: Connection) => void): S;
   connect(app: AppSpec, client: Client | null | undefined, webSocketConfig: object, url: string, ...argsAndCallback: [...unknown[], ConnectCallback]): void;
   connectAndInspect(app: AppSpec, client: Client | null | undefined, interfaces: string[], webSocketConfig: object, url: string, ...argsAndCallback: [...unknown[], InspectCallback]): void;
@@ -212,7 +219,10 @@ export declare const tls: SocketTransportModule<NetServer>;
 export declare const ws: WebSocketTransportModule<WebSocketServer>;
 export declare const wss: WebSocketTransportModule<SecureWebSocketServer>;
 
-export declare const Server: { JstpServer: <T extends new (...args: any[]) => EventEmitter>(Base: T) => T };
+export declare const Server: {
+  /** Adds JSTP server behaviour to a server class; the subclass provides createTransport(raw). */
+  JstpServer: <T extends new (...args: any[]) => EventEmitter>(Base: T) => T & (new (...args: any[]) => JstpServerLike);
+};
 
 // Connect callbacks, for users who type them.
 export type { ConnectCallback, InspectCallback, ReconnectCallback };

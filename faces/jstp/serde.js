@@ -31,8 +31,17 @@ function key(k) {
 
 const SCALAR_TAGS = new Set(['[object Number]', '[object String]', '[object Boolean]']);
 
-/** One value, or '' for what mdsf leaves out (functions, symbols, bigints). */
+/** One value, or '' for what mdsf leaves out (functions, symbols, bigints). An
+ * object's toMDSF(key) or toJSON(key) is applied once, as mdsf does. */
 function value(v, k) {
+  if (v !== null && typeof v === 'object') {
+    if (typeof v.toMDSF === 'function') v = v.toMDSF(k);
+    else if (typeof v.toJSON === 'function' && !Buffer.isBuffer(v)) v = v.toJSON(k);
+  }
+  return plain(v);
+}
+
+function plain(v) {
   switch (typeof v) {
     case 'string':
       return string(v);
@@ -43,16 +52,14 @@ function value(v, k) {
     case 'undefined':
       return 'undefined';
     case 'object':
-      return v === null ? 'null' : object(v, k);
+      return v === null ? 'null' : object(v);
     default:
       return '';
   }
 }
 
-function object(v, k) {
-  if (typeof v.toMDSF === 'function') return value(v.toMDSF(k), k);
+function object(v) {
   if (Buffer.isBuffer(v)) return `'${v.toString('base64')}'`;
-  if (typeof v.toJSON === 'function') return value(v.toJSON(k), k);
   if (Array.isArray(v)) {
     // Undefined elements become holes: [1,,3]; a trailing one leaves a comma.
     let out = '[';
@@ -65,7 +72,7 @@ function object(v, k) {
     return out + ']';
   }
   const tag = Object.prototype.toString.call(v);
-  if (SCALAR_TAGS.has(tag)) return value(v.valueOf(), k);
+  if (SCALAR_TAGS.has(tag)) return plain(v.valueOf());
   let out = '{';
   let first = true;
   for (const name of Object.keys(v)) {

@@ -84,6 +84,7 @@ const JstpServer = (Base) =>
         this.emit('log', connection, 'handshakeRequest', appName, strategy);
       });
       if (listener) this.on('connect', listener);
+      this.once('close', () => clearInterval(this._clientsBySessionId._timer));
     }
 
     getClients() {
@@ -116,19 +117,24 @@ const JstpServer = (Base) =>
       return application.sessionsStorage || this.sessionsStorage;
     }
 
-    /** When `connection` closes while it still owns `session`, the session goes to storage. */
-    _storeOnClose(connection, session, storage) {
-      connection.once('close', () => {
-        if (connection.id !== session.connection.id) return;
-        storage.set(session.id, session);
-        if (storage.setInactive) storage.setInactive(session.id);
+    /** Whenever `connection` closes while it still owns its session, the session
+     * goes to storage (one listener per connection, however often it is restored). */
+    _storeOnClose(connection, storage) {
+      const listening = connection._storage !== undefined;
+      connection._storage = storage;
+      if (listening) return;
+      connection.on('close', () => {
+        const session = connection.session;
+        if (!session || session.connection !== connection) return;
+        connection._storage.set(session.id, session);
+        if (connection._storage.setInactive) connection._storage.setInactive(session.id);
       });
     }
 
     _createSession(username, connection, storage, callback) {
       const session = new Session(connection, username);
       this._clientsBySessionId.set(session.id, connection);
-      this._storeOnClose(connection, session, storage);
+      this._storeOnClose(connection, storage);
       callback(null, username, session);
     }
 
@@ -172,15 +178,13 @@ const JstpServer = (Base) =>
           if (owner.transport) owner._removeTransport().end();
           owner._initTransport(replacement);
         }
-        this._storeOnClose(owner, session, storage);
+        this._storeOnClose(owner, storage);
         this.emit('restoreSession', session, owner, application);
         done(null, session.username, session);
       };
       if (existing) {
         const replacement = connection._removeTransport();
         connection.handshakeDone = true;
-        existing.application = application;
-        existing.requestedVersion = connection.requestedVersion;
         restore(existing.session, existing, replacement, (e, u, s) => existing._onSessionRestored(e, u, s));
       } else if (storage.isAsync()) {
         storage.get(sessionId, (session) => restore(session, connection, null, callback));

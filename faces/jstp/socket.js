@@ -20,8 +20,9 @@ class Transport extends EventEmitter {
   constructor(socket) {
     super();
     this.socket = socket;
+    this._framed = socket instanceof CoreConnection && socket.framed;
     socket.setEncoding('utf8');
-    if (socket instanceof CoreConnection) socket.on('frame', (text) => this.emit('message', fromJson(text)));
+    if (this._framed) socket.on('frame', (text) => this.emit('message', fromJson(text)));
     else readStream(socket, this);
     // A socket replaced by jstp.net.reconnect() is detached from its Connection;
     // its last errors then have nobody to go to.
@@ -40,10 +41,6 @@ class Transport extends EventEmitter {
   end(data) {
     if (data) this.send(data);
     this.socket.end();
-  }
-
-  get _framed() {
-    return this.socket instanceof CoreConnection;
   }
 
   destroy() {
@@ -83,6 +80,10 @@ function jstpError(error) {
   return wrapped;
 }
 
+// tls.connect options the core does not implement: refused rather than ignored,
+// since ignoring them would weaken what the caller asked for.
+const UNSUPPORTED = ['checkServerIdentity', 'pfx', 'passphrase', 'secureContext', 'minVersion', 'maxVersion', 'ciphers'];
+
 /** Core options from what `net.connect` / `tls.connect` take: (options),
  * (port[, host][, options]) or (path[, options]). */
 function dialOptions(args, secure) {
@@ -94,6 +95,12 @@ function dialOptions(args, secure) {
     options.port = Number(first);
   } else if (typeof first === 'string') options = { ...(second ?? {}), path: first };
   if (options.host === undefined && options.path === undefined) options.host = 'localhost';
+  const unsupported = UNSUPPORTED.find((name) => options[name] !== undefined);
+  if (unsupported) {
+    const error = new TypeError(`The "${unsupported}" option is not supported by connkit/jstp`);
+    error.code = 'ERR_CONNKIT_UNSUPPORTED_OPTION';
+    throw error;
+  }
   const { port, host, path, ca, cert, key, servername, rejectUnauthorized, timeout, noDelay, keepAlive } = options;
   return {
     port,

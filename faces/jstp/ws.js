@@ -50,7 +50,9 @@ class Transport extends EventEmitter {
     try {
       parsed = parse(text);
     } catch (error) {
-      this.emit('error', error);
+      // The connection then ends itself; a detached transport just drops.
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+      else this.connection.drop();
       return;
     }
     this.emit('message', parsed);
