@@ -8,7 +8,7 @@ const assert = require('node:assert');
 const net = require('node:net');
 const ck = require('connkit/jstp');
 const real = require('@metarhia/jstp');
-const { waitFor, until, makeCerts } = require('./helpers');
+const { waitFor, until, makeCerts, runNode } = require('./helpers');
 
 const impls = { connkit: ck, original: real };
 
@@ -617,4 +617,50 @@ test('tls options connkit cannot honour are refused, not ignored; RemoteError ke
   assert.strictEqual(error.code, 'ERR_CONNKIT_UNSUPPORTED_OPTION');
   assert.deepStrictEqual(Object.keys(new ck.RemoteError(11)), Object.keys(new real.RemoteError(11)));
   assert.strictEqual(ck.ERR_CALLBACK_LOST, real.ERR_CALLBACK_LOST);
+});
+
+for (const [serverName, clientName] of [
+  ['connkit', 'original'],
+  ['original', 'connkit'],
+]) {
+  test(`login: ${clientName} client, ${serverName} server, through the auth policy`, async () => {
+    const jstp = impls[serverName];
+    const authPolicy = (connection, application, strategy, credentials, callback) =>
+      strategy === 'login' && credentials[0] === 'ann' && credentials[1] === 'secret'
+        ? callback(null, 'ann')
+        : callback(new jstp.RemoteError(jstp.ERR_AUTH_FAILED));
+    const { server, port } = await startServer(jstp, 'net', { authPolicy });
+    const lib = impls[clientName];
+    const login = (password) =>
+      new Promise((resolve) =>
+        lib.net.connect('testApp@1.2.3', { connectPolicy: new lib.SimpleConnectPolicy('ann', password), reconnector() {} }, port, '127.0.0.1', (error, connection) =>
+          resolve({ error, connection }),
+        ),
+      );
+    const ok = await login('secret');
+    assert.strictEqual(ok.error, null);
+    assert.strictEqual(ok.connection.username, 'ann');
+    assert.strictEqual((await serverSide(server)).username, 'ann');
+    ok.connection.close();
+    const refused = await login('wrong');
+    assert.strictEqual(refused.error.code, lib.ERR_AUTH_FAILED);
+    const noApp = await new Promise((resolve) => lib.net.connect('nope', null, port, '127.0.0.1', (error) => resolve(error)));
+    assert.strictEqual(noApp.code, lib.ERR_APP_NOT_FOUND);
+    const badRange = await new Promise((resolve) => lib.net.connect('testApp@^2.0.0', null, port, '127.0.0.1', (error) => resolve(error)));
+    assert.strictEqual(badRange.code, lib.ERR_APP_NOT_FOUND);
+    await closeServer(server);
+  });
+}
+
+test('a process with a jstp server and client exits by itself once both are closed', async () => {
+  const { code, stderr } = await runNode(`
+    const jstp = require('connkit/jstp');
+    const server = jstp.net.createServer([new jstp.Application('a', { i: { m: (c, cb) => cb(null, 1) } })]);
+    server.listen(0, '127.0.0.1', () => {
+      jstp.net.connect('a', null, server.address().port, '127.0.0.1', (error, connection) => {
+        connection.callMethod('i', 'm', [], () => { connection.close(); server.close(); });
+      });
+    });
+  `);
+  assert.strictEqual(code, 0, stderr);
 });
