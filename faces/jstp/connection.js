@@ -85,10 +85,9 @@ class Connection extends EventEmitter {
   }
 
   callMethod(interfaceName, methodName, args, callback) {
-    const message = this._createMessage('call', interfaceName, methodName, args);
-    const id = message.call[0];
+    const id = this._nextMessageId;
     this._callbacks.set(id, callback || this._emitError);
-    this._sendWithBuffering(message, id);
+    this._sendWithBuffering('call', interfaceName, methodName, args);
   }
 
   /** Like callMethod, but a call whose callback was lost with its connection is made
@@ -105,17 +104,15 @@ class Connection extends EventEmitter {
   }
 
   _callback(messageId, error, result) {
-    let message = error
-      ? { callback: [messageId], error: RemoteError.getJstpArrayFor(error) }
-      : { callback: [messageId], ok: result };
     let text;
     try {
-      text = serde.stringify(message);
+      text = error
+        ? serde.compose('callback', messageId, null, 'error', RemoteError.getJstpArrayFor(error))
+        : serde.compose('callback', messageId, null, 'ok', result);
     } catch (failure) {
       // A result that cannot be written (a cycle, a throwing toJSON) must not
       // crash the process from inside a method's callback.
-      message = { callback: [messageId], error: [errors.ERR_INTERNAL_API_ERROR] };
-      text = serde.stringify(message);
+      text = serde.compose('callback', messageId, null, 'error', [errors.ERR_INTERNAL_API_ERROR]);
       this._methodFailed(failure);
     }
     if (this._closed && this.server && this.session) {
@@ -123,12 +120,11 @@ class Connection extends EventEmitter {
       this._unsentCallbacks.push(text);
       return;
     }
-    this._send(text, message);
+    this._send(text);
   }
 
   emitRemoteEvent(interfaceName, eventName, args) {
-    const message = this._createMessage('event', interfaceName, eventName, args);
-    this._sendWithBuffering(message, message.event[0]);
+    this._sendWithBuffering('event', interfaceName, eventName, args);
   }
 
   /**
@@ -185,8 +181,7 @@ class Connection extends EventEmitter {
   }
 
   inspectInterface(interfaceName, callback) {
-    const message = this._createMessage('inspect', interfaceName);
-    const id = message.inspect[0];
+    const id = this._nextMessageId;
     this._callbacks.set(id, (error, ...methods) => {
       if (error) {
         if (callback) callback(error);
@@ -197,20 +192,17 @@ class Connection extends EventEmitter {
       this.remoteProxies[interfaceName] = proxy;
       if (callback) callback(null, proxy);
     });
-    this._sendWithBuffering(message, id);
+    this._sendWithBuffering('inspect', interfaceName);
   }
 
   ping(callback) {
-    const message = this._createMessage('ping');
-    const id = message.ping[0];
-    this._callbacks.set(id, callback || doNothing);
-    this._sendWithBuffering(message, id);
+    this._callbacks.set(this._nextMessageId, callback || doNothing);
+    this._sendWithBuffering('ping');
   }
 
   _pong(messageId) {
     if (this._closed) return;
-    const message = { pong: [messageId] };
-    this._send(serde.stringify(message), message);
+    this._send(serde.compose('pong', messageId));
   }
 
   /** Pings every `interval` ms. With a heartbeat timeout (connkit: the client's or
@@ -255,12 +247,6 @@ class Connection extends EventEmitter {
     if (this.listenerCount('error') > 0) this.emit('error', error, this);
   }
 
-  _createMessage(kind, target, verb, args) {
-    const message = { [kind]: target ? [this._nextMessageId, target] : [this._nextMessageId] };
-    if (verb) message[verb] = args;
-    this._nextMessageId += this._messageIdDelta;
-    return message;
-  }
 
   /** Closes the socket for good: no reconnector runs, and a reconnect under way is
    * abandoned. An explicit jstp.net.reconnect() afterwards still works (the
@@ -277,9 +263,12 @@ class Connection extends EventEmitter {
     return this.transport.getRawTransport();
   }
 
-  _sendWithBuffering(message, id) {
-    const text = serde.stringify(message);
-    this._send(text, message);
+  /** Sends a call, event, inspect or ping with the next id, and keeps it for resending. */
+  _sendWithBuffering(kind, target, verb, args) {
+    const id = this._nextMessageId;
+    this._nextMessageId += this._messageIdDelta;
+    const text = serde.compose(kind, id, target, verb, args);
+    this._send(text);
     this.session._bufferMessage(id, text);
     this._askForAck();
   }

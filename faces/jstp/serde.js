@@ -88,6 +88,25 @@ function stringify(v) {
   return value(v, '');
 }
 
+const INDEX_KEY = /^(0|[1-9]\d*)$/;
+
+/** The text of `{[kind]: [id, target?], [verb]: args}` as stringify() writes it,
+ * without building the object. A verb that is the kind itself, or an array index
+ * (which JS orders before other keys), takes the general path. */
+function compose(kind, id, target, verb, args) {
+  if (verb && (verb === kind || INDEX_KEY.test(verb))) {
+    const message = { [kind]: target ? [id, target] : [id] };
+    message[verb] = args;
+    return stringify(message);
+  }
+  let out = `{${kind}:[${id}${target ? `,${value(target, '1')}` : ''}]`;
+  if (verb) {
+    const v = value(args, verb);
+    if (v !== '' && v !== 'undefined') out += `,${key(verb)}:${v}`;
+  }
+  return out + '}';
+}
+
 // JSON cannot say undefined, NaN or ±Infinity; the core writes these in their place
 // and marks the message with a leading '~'.
 const SENTINEL = '\u0000';
@@ -120,4 +139,4 @@ function parse(text) {
   return fromJson(json);
 }
 
-module.exports = { stringify, parse, fromJson };
+module.exports = { stringify, compose, parse, fromJson };
