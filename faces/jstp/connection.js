@@ -572,6 +572,7 @@ class Connection extends EventEmitter {
   }
 
   _emitEventForLogging(event, ...args) {
+    if (!this._logged(event)) return;
     if (this.client && this.client.logger) this.client.logger.emit(event, ...args);
     else this.emit(event, ...args);
     if (this.server) this.server.emit('log', this, event, ...args);
