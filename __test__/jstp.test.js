@@ -664,3 +664,79 @@ test('a process with a jstp server and client exits by itself once both are clos
   `);
   assert.strictEqual(code, 0, stderr);
 });
+
+for (const [serverName, clientName] of [
+  ['connkit', 'original'],
+  ['original', 'connkit'],
+]) {
+  test(`wss: ${clientName} client against ${serverName} server`, async () => {
+    const { server, log, port } = await startServer(impls[serverName], 'wss', { key: certs.key, cert: certs.cert });
+    const tlsOptions = { ca: certs.ca };
+    const { connection, calc } = await connect(impls[clientName], 'wss', 'testApp', null, { tlsOptions }, `wss://localhost:${port}`);
+    try {
+      await exercise(impls[clientName], connection, calc, log);
+    } finally {
+      connection.close();
+      await closeServer(server);
+    }
+  });
+}
+
+test('ws: garbage text, a plain HTTP request and a missing subprotocol; other clients carry on', async () => {
+  const { server, port } = await startServer(ck, 'ws');
+  const errors = [];
+  server.on('connectionError', (error) => errors.push(error));
+  const { connection, calc } = await connect(ck, 'ws', 'testApp', null, {}, `ws://127.0.0.1:${port}`);
+  const websocket = require('websocket');
+  try {
+    const raw = await new Promise((resolve, reject) => {
+      const client = new websocket.client();
+      client.once('connect', resolve);
+      client.once('connectFailed', reject);
+      client.connect(`ws://127.0.0.1:${port}`, 'metarhia-jstp');
+    });
+    const closed = waitFor(raw, 'close');
+    raw.sendUTF("{handshake:[0,'testApp']}");
+    raw.sendUTF('{not mdsf');
+    await closed;
+    assert.ok(errors.some((e) => e instanceof SyntaxError), 'the parse error is reported');
+    const refused = await new Promise((resolve) => {
+      const client = new websocket.client();
+      client.once('connect', () => resolve('accepted'));
+      client.once('connectFailed', () => resolve('refused'));
+      client.connect(`ws://127.0.0.1:${port}`, 'other-protocol');
+    });
+    assert.strictEqual(refused, 'refused');
+    const status = await new Promise((resolve) => require('node:http').get(`http://127.0.0.1:${port}/`, (res) => resolve(res.statusCode)));
+    assert.strictEqual(status, 400);
+    assert.deepStrictEqual(await call(calc, 'add', 1, 2), { error: null, results: [3] });
+  } finally {
+    connection.close();
+    await closeServer(server);
+  }
+});
+
+test('works in a worker thread, and the worker exits cleanly', async () => {
+  const { Worker } = require('node:worker_threads');
+  const worker = new Worker(
+    `
+    const { parentPort } = require('node:worker_threads');
+    const jstp = require(${JSON.stringify(require.resolve('connkit/jstp'))});
+    const server = jstp.net.createServer([new jstp.Application('w', { i: { m: (c, x, cb) => cb(null, x * 2) } })]);
+    server.listen(0, '127.0.0.1', () => {
+      jstp.net.connect('w', null, server.address().port, '127.0.0.1', (error, connection) => {
+        connection.callMethod('i', 'm', [21], (err, value) => {
+          parentPort.postMessage(value);
+          connection.close();
+          server.close();
+        });
+      });
+    });
+  `,
+    { eval: true },
+  );
+  const [value] = await waitFor(worker, 'message', 5000);
+  assert.strictEqual(value, 42);
+  const [code] = await waitFor(worker, 'exit', 5000);
+  assert.strictEqual(code, 0);
+});
