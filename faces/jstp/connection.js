@@ -285,10 +285,11 @@ class Connection extends EventEmitter {
 
   /** Sends `text` once the handshake is done; until then (a restore under way)
    * buffered messages wait for the resend that follows it. */
-  _send(text, message) {
-    if (this.handshakeDone) this._transmit(text, message);
+  _send(text) {
+    if (this.handshakeDone) this._transmit(text);
   }
 
+  /** `message`, when the caller has it, saves re-reading `text` for logging. */
   _transmit(text, message) {
     if (this._closed) return;
     this.transport.send(text);
