@@ -11,7 +11,9 @@ export type Bytes = string | Buffer | Uint8Array;
  * - `{ delimiter }`: frames ended by any byte sequence (`'\0'`, `'\0\0'`, ...), `frame` events.
  * With framing, each `write()` sends one frame.
  */
-export type Framing = 'raw' | 'length' | { delimiter: string | Buffer | Uint8Array };
+/** 'jstp': NUL-terminated JSTP messages, each delivered as JSON text. 'thrift-binary' /
+ * 'thrift-compact': whole Thrift messages found in an unframed (buffered) stream. */
+export type Framing = 'raw' | 'length' | 'jstp' | 'thrift-binary' | 'thrift-compact' | { delimiter: string | Buffer | Uint8Array };
 
 export interface DelayRange {
   min: number;

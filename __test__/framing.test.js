@@ -142,3 +142,53 @@ test('setEncoding on a framed connection: each frame arrives as a string', async
   conn.destroy();
   server.close();
 });
+
+// Thrift messages built by hand (the thrift package is not a dependency here): a call
+// `calc.add(1, "two", [3, 4])`, in the binary protocol (strict header) and the compact one.
+function binaryCall(seqid) {
+  const name = Buffer.from('add');
+  const i32 = (n) => { const b = Buffer.alloc(4); b.writeInt32BE(n); return b; };
+  return Buffer.concat([
+    i32(0x80010001 | 0), i32(name.length), name, i32(seqid),
+    Buffer.from([8, 0, 1]), i32(1), // i32 field 1
+    Buffer.from([11, 0, 2]), i32(3), Buffer.from('two'), // string field 2
+    Buffer.from([15, 0, 3, 8]), i32(2), i32(3), i32(4), // list<i32> field 3
+    Buffer.from([12, 0, 4, 2, 0, 1, 1, 0]), // struct field 4 { bool 1: true }
+    Buffer.from([0]), // stop
+  ]);
+}
+
+function compactCall(seqid) {
+  return Buffer.from([
+    0x82, 0x21, seqid, 3, ...Buffer.from('add'), // protocol id, call v1, seqid, name
+    0x15, 2, // field 1 (delta 1), i32 zigzag 1
+    0x18, 3, ...Buffer.from('two'), // field 2, binary
+    0x19, 0x25, 6, 8, // field 3, list of 2 i32: 3, 4
+    0x1c, 0x11, 0, // field 4, struct { bool true (field 1) }, stop
+    0, // stop
+  ]);
+}
+
+for (const [framing, make] of [
+  ['thrift-binary', binaryCall],
+  ['thrift-compact', compactCall],
+]) {
+  test(`${framing} framing: whole messages out of an unframed stream cut anywhere; garbage fails that connection`, async () => {
+    const { server, port, seen } = await frameServer({ framing });
+    const messages = [make(1), make(2), make(3)];
+    const wire = Buffer.concat(messages);
+    const socket = net.connect(port, '127.0.0.1');
+    for (let at = 0; at < wire.length; at += 5) {
+      socket.write(wire.subarray(at, at + 5));
+      await new Promise((r) => setImmediate(r));
+    }
+    await until(() => seen.frames.length === messages.length, 5000, 'all messages');
+    assert.deepEqual(seen.frames, messages);
+    // A type byte that no protocol has.
+    socket.write(Buffer.concat([make(4).subarray(0, -1), Buffer.from([0x7f, 0, 0])]));
+    await until(() => seen.errors.length === 1, 5000, 'the framing error');
+    assert.equal(seen.errors[0].code, 'ERR_FRAME_MALFORMED');
+    socket.destroy();
+    server.close();
+  });
+}

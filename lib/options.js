@@ -66,13 +66,15 @@ function framingOf(opts) {
   if (framing === 'length') return { kind: 'length', maxFrame };
   // NUL-terminated JSTP messages, checked and turned into JSON text by the core.
   if (framing === 'jstp') return { kind: 'jstp', maxFrame };
+  // Unframed Thrift (the buffered transport): the core walks each message to find its end.
+  if (framing === 'thrift-binary' || framing === 'thrift-compact') return { kind: framing, maxFrame };
   if (framing !== null && typeof framing === 'object' && framing.delimiter !== undefined) {
     if (!isBytes(framing.delimiter)) throw invalidType('framing.delimiter', 'a string or Buffer', framing.delimiter);
     const delimiter = toBuffer(framing.delimiter);
     if (delimiter.length === 0) throw invalidValue('framing.delimiter', 'must not be empty', framing.delimiter);
     return { kind: 'delimited', delimiter, maxFrame };
   }
-  throw invalidValue('framing', "must be 'raw', 'length', 'jstp' or { delimiter }", framing);
+  throw invalidValue('framing', "must be 'raw', 'length', 'jstp', 'thrift-binary', 'thrift-compact' or { delimiter }", framing);
 }
 
 function connectionOf(opts) {

@@ -1,7 +1,7 @@
 //! connkit: a native connection core for Node.js.
 //!
 //! Layers, from the wire up:
-//! - [`codec`]: framing (raw, delimited, length-prefixed), with size limits.
+//! - [`codec`]: framing (raw, delimited, length-prefixed, JSTP's mdsf, Thrift messages), with size limits.
 //! - [`transport`]: dialing and listening over TCP, TLS, unix sockets and child stdio.
 //! - [`policy`]: the reconnect schedule.
 //! - [`conn`] / [`server`]: the tasks that drive connections and accept loops.

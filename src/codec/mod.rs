@@ -7,12 +7,14 @@
 mod delimited;
 mod length;
 pub mod mdsf;
+mod thrift;
 
 use bytes::{Bytes, BytesMut};
 
 pub use delimited::Delimited;
 pub use length::LengthPrefixed;
 pub use mdsf::Jstp;
+pub use thrift::{Protocol as ThriftProtocol, ThriftMessages};
 
 /// Default ceiling for one frame: large enough for any sane message, small enough that
 /// a peer cannot make us buffer without bound.
@@ -47,6 +49,8 @@ pub enum Codec {
   LengthPrefixed(LengthPrefixed),
   /// NUL-terminated mdsf messages, delivered as JSON text.
   Jstp(Jstp),
+  /// Thrift messages on an unframed stream, found by walking their structure.
+  Thrift(ThriftMessages),
 }
 
 impl Codec {
@@ -59,6 +63,7 @@ impl Codec {
       Codec::Delimited(c) => c.decode(buf),
       Codec::LengthPrefixed(c) => c.decode(buf),
       Codec::Jstp(c) => c.decode(buf),
+      Codec::Thrift(c) => c.decode(buf),
     }
   }
 
@@ -72,6 +77,7 @@ impl Codec {
       Codec::Delimited(c) => c.encode(payload, out),
       Codec::LengthPrefixed(c) => c.encode(payload, out),
       Codec::Jstp(c) => c.encode(payload, out),
+      Codec::Thrift(c) => c.encode(payload, out),
     }
   }
 

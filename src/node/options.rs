@@ -7,7 +7,7 @@ use napi::bindgen_prelude::Buffer;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
-use crate::codec::{Codec, Delimited, Jstp, LengthPrefixed, DEFAULT_MAX_FRAME};
+use crate::codec::{Codec, Delimited, Jstp, LengthPrefixed, ThriftMessages, ThriftProtocol, DEFAULT_MAX_FRAME};
 use crate::conn::{self, Origin};
 use crate::policy::backoff::{schedules, Backoff, Cap, Jitter, Policy};
 use crate::server::ServerOptions;
@@ -27,7 +27,7 @@ pub struct TlsConfig {
 
 #[napi(object)]
 pub struct FramingConfig {
-  /// "raw" | "delimited" | "length" | "jstp"
+  /// "raw" | "delimited" | "length" | "jstp" | "thrift-binary" | "thrift-compact"
   pub kind: String,
   pub delimiter: Option<Buffer>,
   pub max_frame: Option<f64>,
@@ -123,6 +123,8 @@ fn codec(f: Option<&FramingConfig>) -> Result<Codec> {
     "raw" => Codec::Raw,
     "length" => Codec::LengthPrefixed(LengthPrefixed::new(max)),
     "jstp" => Codec::Jstp(Jstp::new(max)),
+    "thrift-binary" => Codec::Thrift(ThriftMessages::new(ThriftProtocol::Binary, max)),
+    "thrift-compact" => Codec::Thrift(ThriftMessages::new(ThriftProtocol::Compact, max)),
     "delimited" => {
       let d = required(f.delimiter.as_ref(), "framing.delimiter")?.to_vec();
       if d.is_empty() {
