@@ -1,0 +1,185 @@
+'use strict';
+
+// thrift's socket connections on the core: TCP, TLS and unix sockets, with message
+// boundaries found in Rust (framed: the length codec; buffered binary/compact: the
+// thrift codecs), the original's reconnect schedule on the core's `thrift` preset, and
+// the wiring generated clients rely on (`client._reqs`, `recv_<method>`, `seqId2Service`).
+
+const { EventEmitter } = require('node:events');
+const thrift = require('thrift');
+const { Client: CoreClient, Connection: CoreConnection } = require('../..');
+
+const { TBufferedTransport, TFramedTransport, TBinaryProtocol, TCompactProtocol, Thrift } = thrift;
+
+const MAX_FRAME = { framed: 16384000, buffered: 100 * 1024 * 1024 };
+
+/** The core framing for a transport/protocol pair; null when JS must find boundaries. */
+function framingFor(Transport, Protocol) {
+  if (Transport === TFramedTransport) return 'length';
+  if (Transport !== TBufferedTransport) return null;
+  if (Protocol === TBinaryProtocol) return 'thrift-binary';
+  if (Protocol === TCompactProtocol) return 'thrift-compact';
+  return null;
+}
+
+/** A transport instance holding one complete message, as the protocols read it. */
+function messageTransport(Transport, bytes) {
+  if (Transport === TFramedTransport) return new TFramedTransport(bytes);
+  const transport = new Transport();
+  transport.inBuf = bytes;
+  transport.writeCursor = bytes.length;
+  return transport;
+}
+
+class Connection extends EventEmitter {
+  /** `stream`: a Node stream (as the seed shows), or a connkit core connection. */
+  constructor(stream, options = {}) {
+    super();
+    this.seqId2Service = {};
+    this.connection = stream;
+    this.options = options;
+    this.transport = options.transport || TBufferedTransport;
+    this.protocol = options.protocol || TBinaryProtocol;
+    this.connected = false;
+    this.forceClose = false;
+    this._debug = options.debug || false;
+    this._native = stream instanceof CoreConnection && stream.framed;
+    const up = stream.encrypted && !this._native ? 'secureConnect' : 'connect';
+    stream.on(up, () => {
+      this.connected = true;
+      if (!this._native) {
+        stream.setTimeout?.(options.timeout || 0);
+        stream.setNoDelay?.();
+      }
+      this.emit('connect');
+    });
+    stream.on('error', (error) => {
+      // Emitted only when someone listens, or nobody else does (Node would throw).
+      if (stream.listenerCount('error') === 1 || this.listenerCount('error') > 0) this.emit('error', error);
+    });
+    stream.on('timeout', () => this.emit('timeout'));
+    if (this._native) {
+      stream.on('frame', (bytes) => this._receive(messageTransport(this.transport, bytes)));
+      stream.on('reconnecting', ({ delay, attempt }) => this.emit('reconnecting', { delay, attempt }));
+      stream.on('disconnect', (error) => this._lost(error));
+      stream.on('close', () => this._gone());
+    } else {
+      stream.on('data', this.transport.receiver((transport) => this._receive(transport, true)));
+      stream.on('close', () => this._gone());
+    }
+  }
+
+  /** Dispatches the replies in `transport` to the client that made the calls. With
+   * `partial`, the transport may end mid-message (the JS receiver's case). */
+  _receive(transport, partial) {
+    const message = new this.protocol(transport);
+    try {
+      do {
+        const header = message.readMessageBegin();
+        const dummy = header.rseqid * -1;
+        const service = this.seqId2Service[header.rseqid];
+        const client = service ? this.client[service] : this.client;
+        client._reqs[dummy] = (err, success) => {
+          transport.commitPosition();
+          const callback = client._reqs[header.rseqid];
+          delete client._reqs[header.rseqid];
+          if (service) delete this.seqId2Service[header.rseqid];
+          if (callback) callback(err, success);
+        };
+        if (client[`recv_${header.fname}`]) {
+          client[`recv_${header.fname}`](message, header.mtype, dummy);
+        } else {
+          delete client._reqs[dummy];
+          this.emit(
+            'error',
+            new Thrift.TApplicationException(Thrift.TApplicationExceptionType.WRONG_METHOD_NAME, 'Received a response to an unknown RPC function'),
+          );
+        }
+      } while (partial);
+    } catch (error) {
+      if (partial && error instanceof thrift.InputBufferUnderrunError) transport.rollbackPosition();
+      else this.emit('error', error);
+    }
+  }
+
+  isOpen() {
+    return this.connected;
+  }
+
+  /** `data` comes from a transport's flush: for the framed transport it carries its
+   * length prefix, which the core's length codec writes itself. */
+  write(data) {
+    if (this._native && this.transport === TFramedTransport) this.connection.write(data.subarray(4));
+    else this.connection.write(data);
+  }
+
+  end() {
+    this.forceClose = true;
+    this.connection.end();
+  }
+
+  close() {
+    this.end();
+  }
+
+  destroy() {
+    this.forceClose = true;
+    this.connection.destroy();
+  }
+
+  /** A session was lost: replies to calls in flight can never come. (The original
+   * left their callers waiting forever.) */
+  _lost(error) {
+    this.connected = false;
+    const cause = error || new Error('The thrift connection closed before the reply');
+    if (!cause.code) cause.code = 'ECONNRESET';
+    const clients = this.client && this.client._reqs ? [this.client] : Object.values(this.client || {});
+    for (const client of clients) {
+      const reqs = client._reqs || {};
+      for (const id of Object.keys(reqs)) {
+        const callback = reqs[id];
+        delete reqs[id];
+        if (Number(id) > 0) callback(cause);
+      }
+    }
+    this.seqId2Service = {};
+  }
+
+  _gone() {
+    if (this.connected || !this.forceClose) this._lost();
+    this.connected = false;
+    this.emit('close');
+  }
+}
+
+/** Core options shared by createConnection / createSSLConnection / createUDSConnection. */
+function coreOptions(where, options) {
+  const framing = framingFor(options.transport || TBufferedTransport, options.protocol || TBinaryProtocol);
+  const budget = Number(options.connect_timeout) > 0 ? Number(options.connect_timeout) : undefined;
+  const attempts = Number(options.max_attempts) > 0 ? Number(options.max_attempts) : undefined;
+  const maxDelay = Number(options.retry_max_delay) > 0 ? Number(options.retry_max_delay) : undefined;
+  return {
+    ...where,
+    framing: framing || 'raw',
+    maxFrameSize: options.maxFrameSize ?? MAX_FRAME[framing === 'length' ? 'framed' : 'buffered'],
+    timeout: options.timeout || undefined,
+    // Reconnect only when max_attempts is set, as the original; TLS too (it could not).
+    reconnect: attempts ? { preset: 'thrift', maxAttempts: attempts, maxDelay, budget } : false,
+  };
+}
+
+function open(where, options = {}) {
+  const stream = new CoreClient(coreOptions(where, options));
+  const connection = new Connection(stream, options);
+  Object.assign(connection, where.path ? { path: where.path } : { host: where.host, port: where.port });
+  return connection;
+}
+
+const createConnection = (host, port, options) => open({ host, port }, options);
+const createUDSConnection = (path, options) => open({ path }, options);
+const createSSLConnection = (host, port, options = {}) => {
+  const { key, cert, ca, rejectUnauthorized, servername } = options;
+  return open({ host, port, transport: 'tls', key, cert, ca, rejectUnauthorized, servername }, options);
+};
+
+module.exports = { Connection, createConnection, createUDSConnection, createSSLConnection };

@@ -1,0 +1,48 @@
+'use strict';
+
+// connkit/thrift: a drop-in for `thrift` 0.24.0. Connections are connkit's; the rest
+// of the surface generated code uses (Thrift, transports, protocols, Int64, ...) is
+// the real package's, re-exported. Each export is its own assignment, so ESM code can
+// `import { Thrift } from 'connkit/thrift'`.
+// Work in progress (branch thrift-face): servers, stdio, HTTP, WebSocket and XHR are
+// still the original's.
+
+const thrift = require('thrift');
+const connection = require('./connection');
+
+exports.Thrift = thrift.Thrift;
+exports.setLogFunc = thrift.setLogFunc;
+exports.setLogLevel = thrift.setLogLevel;
+exports.getLogLevel = thrift.getLogLevel;
+exports.Connection = connection.Connection;
+exports.createClient = thrift.createClient;
+exports.createConnection = connection.createConnection;
+exports.createUDSConnection = connection.createUDSConnection;
+exports.createSSLConnection = connection.createSSLConnection;
+exports.createStdIOClient = thrift.createStdIOClient;
+exports.createStdIOConnection = thrift.createStdIOConnection;
+exports.HttpConnection = thrift.HttpConnection;
+exports.createHttpConnection = thrift.createHttpConnection;
+exports.createHttpUDSConnection = thrift.createHttpUDSConnection;
+exports.createHttpClient = thrift.createHttpClient;
+exports.WSConnection = thrift.WSConnection;
+exports.createWSConnection = thrift.createWSConnection;
+exports.createWSClient = thrift.createWSClient;
+exports.XHRConnection = thrift.XHRConnection;
+exports.createXHRConnection = thrift.createXHRConnection;
+exports.createXHRClient = thrift.createXHRClient;
+exports.createServer = thrift.createServer;
+exports.createMultiplexServer = thrift.createMultiplexServer;
+exports.createWebServer = thrift.createWebServer;
+exports.Int64 = thrift.Int64;
+exports.toBigInt = thrift.toBigInt;
+exports.fromBigInt = thrift.fromBigInt;
+exports.MultiplexedProcessor = thrift.MultiplexedProcessor;
+exports.Multiplexer = thrift.Multiplexer;
+exports.TBufferedTransport = thrift.TBufferedTransport;
+exports.TFramedTransport = thrift.TFramedTransport;
+exports.TJSONProtocol = thrift.TJSONProtocol;
+exports.TBinaryProtocol = thrift.TBinaryProtocol;
+exports.TCompactProtocol = thrift.TCompactProtocol;
+exports.THeaderProtocol = thrift.THeaderProtocol;
+exports.InputBufferUnderrunError = thrift.InputBufferUnderrunError;
