@@ -33,19 +33,29 @@ for (const transport of ['TBufferedTransport', 'TFramedTransport']) {
   for (const protocol of ['TBinaryProtocol', 'TCompactProtocol', 'TJSONProtocol']) STACKS.push([transport, protocol]);
 }
 
-async function realServer(transport, protocol) {
-  const server = real.createServer(Calc, handler, { transport: real[transport], protocol: real[protocol] });
+async function serve(lib, transport, protocol) {
+  const server = lib.createServer(Calc, handler, { transport: lib[transport], protocol: lib[protocol] });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;
 }
+const realServer = (transport, protocol) => serve(real, transport, protocol);
+const impls = { connkit: ck, original: real };
 
 const p = (fn) => new Promise((resolve) => fn((error, value) => resolve({ error, value })));
 
-for (const [transport, protocol] of STACKS) {
-  test(`connkit client, real server: ${transport} + ${protocol}, calls of every shape`, async () => {
-    const server = await realServer(transport, protocol);
-    const connection = ck.createConnection('127.0.0.1', server.address().port, { transport: ck[transport], protocol: ck[protocol] });
-    const client = ck.createClient(Calc, connection);
+const PAIRS = [
+  ['connkit', 'original'],
+  ['original', 'connkit'],
+  ['connkit', 'connkit'],
+];
+const CASES = STACKS.flatMap(([transport, protocol]) => PAIRS.map((pair) => [transport, protocol, ...pair]));
+
+for (const [transport, protocol, clientName, serverName] of CASES) {
+  test(`${clientName} client, ${serverName} server: ${transport} + ${protocol}, calls of every shape`, async () => {
+    const lib = impls[clientName];
+    const server = await serve(impls[serverName], transport, protocol);
+    const connection = lib.createConnection('127.0.0.1', server.address().port, { transport: lib[transport], protocol: lib[protocol] });
+    const client = lib.createClient(Calc, connection);
     try {
       // Queued before the connection is up, sent on connect.
       const early = p((cb) => client.add(1, 2, cb));
@@ -142,6 +152,46 @@ test('a TLS connection with max_attempts reconnects too (the original could not)
   server = await start(port);
   await waitFor(connection, 'connect', 5000);
   assert.deepStrictEqual(await p((cb) => client.add(2, 3, cb)), { error: null, value: 5 });
+  connection.end();
+  server.close();
+});
+
+test('multiplexed services on a connkit server, called by real and connkit clients', async () => {
+  const processor = new ck.MultiplexedProcessor();
+  processor.registerProcessor('one', new Calc.Processor(handler));
+  processor.registerProcessor('two', new Calc.Processor({ ...handler, add: (a, b, result) => result(null, a * b) }));
+  const server = ck.createMultiplexServer(processor, { transport: ck.TFramedTransport, protocol: ck.TCompactProtocol });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  for (const lib of [real, ck]) {
+    const connection = lib.createConnection('127.0.0.1', server.address().port, { transport: lib.TFramedTransport, protocol: lib.TCompactProtocol });
+    const mux = new lib.Multiplexer();
+    const one = mux.createClient('one', Calc, connection);
+    const two = mux.createClient('two', Calc, connection);
+    const [a, b] = await Promise.all([p((cb) => one.add(3, 4, cb)), p((cb) => two.add(3, 4, cb))]);
+    assert.deepStrictEqual([a.value, b.value], [7, 12]);
+    connection.end();
+  }
+  server.close();
+});
+
+test('a connkit server survives garbage and an oversize frame; other clients carry on', async () => {
+  const server = await serve(ck, 'TFramedTransport', 'TBinaryProtocol');
+  const errors = [];
+  server.on('error', (e) => errors.push(e));
+  const connection = ck.createConnection('127.0.0.1', server.address().port, { transport: ck.TFramedTransport });
+  const client = ck.createClient(Calc, connection);
+  const net = require('node:net');
+  for (const wire of [Buffer.from([0x7f, 0xff, 0xff, 0xff, 1, 2, 3]), Buffer.from([0, 0, 0, 5, 1, 2, 3, 4, 5])]) {
+    const raw = net.connect(server.address().port, '127.0.0.1');
+    raw.on('error', () => {});
+    await waitFor(raw, 'connect');
+    const closed = waitFor(raw, 'close');
+    raw.write(wire);
+    raw.end();
+    await closed;
+  }
+  assert.ok(errors.length >= 1, 'the bad clients are reported');
+  assert.deepStrictEqual(await p((cb) => client.add(5, 5, cb)), { error: null, value: 10 });
   connection.end();
   server.close();
 });

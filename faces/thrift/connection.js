@@ -9,27 +9,9 @@ const { EventEmitter } = require('node:events');
 const thrift = require('thrift');
 const { Client: CoreClient, Connection: CoreConnection } = require('../..');
 
-const { TBufferedTransport, TFramedTransport, TBinaryProtocol, TCompactProtocol, Thrift } = thrift;
+const { framingOptions, messageTransport, payloadOf } = require('./stack');
 
-const MAX_FRAME = { framed: 16384000, buffered: 100 * 1024 * 1024 };
-
-/** The core framing for a transport/protocol pair; null when JS must find boundaries. */
-function framingFor(Transport, Protocol) {
-  if (Transport === TFramedTransport) return 'length';
-  if (Transport !== TBufferedTransport) return null;
-  if (Protocol === TBinaryProtocol) return 'thrift-binary';
-  if (Protocol === TCompactProtocol) return 'thrift-compact';
-  return null;
-}
-
-/** A transport instance holding one complete message, as the protocols read it. */
-function messageTransport(Transport, bytes) {
-  if (Transport === TFramedTransport) return new TFramedTransport(bytes);
-  const transport = new Transport();
-  transport.inBuf = bytes;
-  transport.writeCursor = bytes.length;
-  return transport;
-}
+const { TBufferedTransport, TBinaryProtocol, Thrift } = thrift;
 
 class Connection extends EventEmitter {
   /** `stream`: a Node stream (as the seed shows), or a connkit core connection. */
@@ -106,11 +88,9 @@ class Connection extends EventEmitter {
     return this.connected;
   }
 
-  /** `data` comes from a transport's flush: for the framed transport it carries its
-   * length prefix, which the core's length codec writes itself. */
+  /** `data` comes from a transport's flush. */
   write(data) {
-    if (this._native && this.transport === TFramedTransport) this.connection.write(data.subarray(4));
-    else this.connection.write(data);
+    this.connection.write(payloadOf(this.transport, this._native, data));
   }
 
   end() {
@@ -154,14 +134,12 @@ class Connection extends EventEmitter {
 
 /** Core options shared by createConnection / createSSLConnection / createUDSConnection. */
 function coreOptions(where, options) {
-  const framing = framingFor(options.transport || TBufferedTransport, options.protocol || TBinaryProtocol);
   const budget = Number(options.connect_timeout) > 0 ? Number(options.connect_timeout) : undefined;
   const attempts = Number(options.max_attempts) > 0 ? Number(options.max_attempts) : undefined;
   const maxDelay = Number(options.retry_max_delay) > 0 ? Number(options.retry_max_delay) : undefined;
   return {
     ...where,
-    framing: framing || 'raw',
-    maxFrameSize: options.maxFrameSize ?? MAX_FRAME[framing === 'length' ? 'framed' : 'buffered'],
+    ...framingOptions(options.transport || TBufferedTransport, options.protocol || TBinaryProtocol, options.maxFrameSize),
     timeout: options.timeout || undefined,
     // Reconnect only when max_attempts is set, as the original; TLS too (it could not).
     reconnect: attempts ? { preset: 'thrift', maxAttempts: attempts, maxDelay, budget } : false,

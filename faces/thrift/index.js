@@ -4,11 +4,11 @@
 // of the surface generated code uses (Thrift, transports, protocols, Int64, ...) is
 // the real package's, re-exported. Each export is its own assignment, so ESM code can
 // `import { Thrift } from 'connkit/thrift'`.
-// Work in progress (branch thrift-face): servers, stdio, HTTP, WebSocket and XHR are
-// still the original's.
+// In progress: stdio, HTTP, WebSocket and XHR are still the original's.
 
 const thrift = require('thrift');
 const connection = require('./connection');
+const server = require('./server');
 
 exports.Thrift = thrift.Thrift;
 exports.setLogFunc = thrift.setLogFunc;
@@ -31,8 +31,8 @@ exports.createWSClient = thrift.createWSClient;
 exports.XHRConnection = thrift.XHRConnection;
 exports.createXHRConnection = thrift.createXHRConnection;
 exports.createXHRClient = thrift.createXHRClient;
-exports.createServer = thrift.createServer;
-exports.createMultiplexServer = thrift.createMultiplexServer;
+exports.createServer = server.createServer;
+exports.createMultiplexServer = server.createMultiplexServer;
 exports.createWebServer = thrift.createWebServer;
 exports.Int64 = thrift.Int64;
 exports.toBigInt = thrift.toBigInt;

@@ -1,0 +1,82 @@
+'use strict';
+
+// thrift servers on the core's TCP, TLS and unix servers. With native framing each
+// complete request is handed to the processor as it arrives; otherwise (JSON, header
+// protocol) requests are found in JS, as the original does.
+
+const thrift = require('thrift');
+const { Server: CoreServer } = require('../../lib/server');
+const { framingFor, framingOptions, messageTransport, payloadOf } = require('./stack');
+
+const { TBufferedTransport, TBinaryProtocol, THeaderProtocol, InputBufferUnderrunError } = thrift;
+
+/** createMultiplexServer(processor[, options]): `processor` is ready-made (a
+ * MultiplexedProcessor, or `new Service.Processor(handler)`). */
+function createMultiplexServer(processor, options = {}) {
+  const Transport = options.transport || TBufferedTransport;
+  const Protocol = options.protocol || TBinaryProtocol;
+  const native = framingFor(Transport, Protocol) !== null;
+  const limits = framingOptions(Transport, Protocol, options.maxLength ?? undefined);
+  const tls = options.tls ? { transport: 'tls', ...pick(options.tls, ['key', 'cert', 'ca', 'requestCert', 'rejectUnauthorized']) } : {};
+  const server = new CoreServer({ ...tls, ...limits });
+
+  server.on('connection', (stream) => {
+    // A bad client must not take the server down: its errors go to the server's
+    // 'error' only when someone listens there (the original emitted them regardless).
+    const fail = (error) => {
+      if (server.listenerCount('error') > 0) server.emit('error', error);
+      stream.end();
+    };
+    stream.on('error', (error) => server.listenerCount('error') > 0 && server.emit('error', error));
+    stream.on('end', () => stream.end());
+    const respond = (input) => {
+      const write = (buf) => stream.write(payloadOf(Transport, native, buf));
+      if (Protocol !== THeaderProtocol) return new Protocol(new Transport(undefined, write));
+      // The header protocol answers with headers only if the request had them.
+      input.trans.onFlush = write;
+      return input;
+    };
+    if (native) {
+      stream.on('frame', (bytes) => {
+        const input = new Protocol(messageTransport(Transport, bytes));
+        try {
+          processor.process(input, respond(input));
+        } catch (error) {
+          fail(error);
+        }
+      });
+    } else {
+      stream.on('data', Transport.receiver((received) => serveAll(processor, received, Protocol, respond, fail)));
+    }
+  });
+  return server;
+}
+
+/** The original's loop over a buffer that may end mid-request. */
+function serveAll(processor, received, Protocol, respond, fail) {
+  const input = new Protocol(received);
+  const output = respond(input);
+  try {
+    for (;;) {
+      processor.process(input, output);
+      received.commitPosition();
+    }
+  } catch (error) {
+    // An incomplete request waits for the rest; "Invalid type: undefined" is how the
+    // protocols say the buffer is used up.
+    if (error instanceof InputBufferUnderrunError || error.message === 'Invalid type: undefined') received.rollbackPosition();
+    else fail(error);
+  }
+}
+
+function pick(object, names) {
+  return Object.fromEntries(names.filter((n) => object[n] !== undefined).map((n) => [n, object[n]]));
+}
+
+/** createServer(Service | Processor, handler[, options]) */
+function createServer(processor, handler, options) {
+  const Processor = processor.Processor || processor;
+  return createMultiplexServer(new Processor(handler), options);
+}
+
+module.exports = { createServer, createMultiplexServer };

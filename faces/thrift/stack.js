@@ -1,0 +1,46 @@
+'use strict';
+
+// How a thrift transport/protocol pair maps onto the core: which framing finds its
+// message boundaries, how a complete message is handed to the protocol classes, and
+// what of a flushed buffer goes on the wire.
+
+const thrift = require('thrift');
+
+const { TBufferedTransport, TFramedTransport, TBinaryProtocol, TCompactProtocol } = thrift;
+
+// The thrift libraries' defaults.
+const MAX_FRAME = { framed: 16384000, buffered: 100 * 1024 * 1024 };
+
+/** The core framing for a pair; null when boundaries must be found in JS (JSON, header). */
+function framingFor(Transport, Protocol) {
+  if (Protocol === thrift.THeaderProtocol) return null;
+  if (Transport === TFramedTransport) return 'length';
+  if (Transport !== TBufferedTransport) return null;
+  if (Protocol === TBinaryProtocol) return 'thrift-binary';
+  if (Protocol === TCompactProtocol) return 'thrift-compact';
+  return null;
+}
+
+/** The core options that frame this pair, with the size limit. */
+function framingOptions(Transport, Protocol, maxFrameSize) {
+  const framing = framingFor(Transport, Protocol);
+  return {
+    framing: framing || 'raw',
+    maxFrameSize: maxFrameSize ?? MAX_FRAME[Transport === TFramedTransport ? 'framed' : 'buffered'],
+  };
+}
+
+/** A transport instance holding one complete message, as the protocols read it. */
+function messageTransport(Transport, bytes) {
+  if (Transport === TFramedTransport) return new TFramedTransport(bytes);
+  const transport = new Transport();
+  transport.inBuf = bytes;
+  transport.writeCursor = bytes.length;
+  return transport;
+}
+
+/** What of a flushed buffer to write: the framed transport's flush carries its own
+ * length prefix, which the core's length codec writes itself. */
+const payloadOf = (Transport, framed, buf) => (framed && Transport === TFramedTransport ? buf.subarray(4) : buf);
+
+module.exports = { framingFor, framingOptions, messageTransport, payloadOf };
