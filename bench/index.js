@@ -4,7 +4,7 @@
 // the same run. Absolute numbers move run to run on shared machines; the ratios
 // are what to read.
 
-const suites = [require('./core'), require('./socket-ipc'), require('./connman'), require('./jstp')];
+const suites = [require('./core'), require('./socket-ipc'), require('./connman'), require('./jstp'), require('./thrift')];
 
 (async () => {
   console.log(`connkit benchmarks — node ${process.version}, ${require('node:os').cpus().length} cpus`);
