@@ -9,7 +9,7 @@ const { EventEmitter } = require('node:events');
 const thrift = require('thrift');
 const { Client: CoreClient, Connection: CoreConnection } = require('../..');
 
-const { framingOptions, messageTransport, payloadOf } = require('./stack');
+const { framingOptions, messageReader, payloadOf } = require('./stack');
 
 const { TBufferedTransport, TBinaryProtocol, Thrift } = thrift;
 
@@ -41,7 +41,8 @@ class Connection extends EventEmitter {
     });
     stream.on('timeout', () => this.emit('timeout'));
     if (this._native) {
-      stream.on('frame', (bytes) => this._receive(messageTransport(this.transport, bytes)));
+      const read = messageReader(this.transport);
+      stream.on('frame', (bytes) => this._receive(read(bytes)));
       stream.on('reconnecting', ({ delay, attempt }) => this.emit('reconnecting', { delay, attempt }));
       stream.on('disconnect', (error) => this._lost(error));
       stream.on('close', () => this._gone());

@@ -6,7 +6,7 @@
 
 const thrift = require('thrift');
 const { Server: CoreServer } = require('../../lib/server');
-const { framingFor, framingOptions, messageTransport, payloadOf } = require('./stack');
+const { framingFor, framingOptions, messageReader, payloadOf } = require('./stack');
 
 const { TBufferedTransport, TBinaryProtocol, THeaderProtocol, InputBufferUnderrunError } = thrift;
 
@@ -29,16 +29,19 @@ function createMultiplexServer(processor, options = {}) {
     };
     stream.on('error', (error) => server.listenerCount('error') > 0 && server.emit('error', error));
     stream.on('end', () => stream.end());
+    const write = (buf) => stream.write(payloadOf(Transport, native, buf));
+    // A fresh output per request: the protocols keep the seqid of the reply they
+    // write, and warn when an output is reused.
     const respond = (input) => {
-      const write = (buf) => stream.write(payloadOf(Transport, native, buf));
       if (Protocol !== THeaderProtocol) return new Protocol(new Transport(undefined, write));
       // The header protocol answers with headers only if the request had them.
       input.trans.onFlush = write;
       return input;
     };
     if (native) {
+      const read = messageReader(Transport);
       stream.on('frame', (bytes) => {
-        const input = new Protocol(messageTransport(Transport, bytes));
+        const input = new Protocol(read(bytes));
         try {
           processor.process(input, respond(input));
         } catch (error) {

@@ -30,17 +30,22 @@ function framingOptions(Transport, Protocol, maxFrameSize) {
   };
 }
 
-/** A transport instance holding one complete message, as the protocols read it. */
-function messageTransport(Transport, bytes) {
-  if (Transport === TFramedTransport) return new TFramedTransport(bytes);
+/** A function giving a transport that holds one complete message, as the protocols
+ * read it. Messages are read one at a time, synchronously, so a buffered transport
+ * is made once and refilled (its constructor allocates a read buffer each time). */
+function messageReader(Transport) {
+  if (Transport === TFramedTransport) return (bytes) => new TFramedTransport(bytes);
   const transport = new Transport();
-  transport.inBuf = bytes;
-  transport.writeCursor = bytes.length;
-  return transport;
+  return (bytes) => {
+    transport.inBuf = bytes;
+    transport.readCursor = 0;
+    transport.writeCursor = bytes.length;
+    return transport;
+  };
 }
 
 /** What of a flushed buffer to write: the framed transport's flush carries its own
  * length prefix, which the core's length codec writes itself. */
 const payloadOf = (Transport, framed, buf) => (framed && Transport === TFramedTransport ? buf.subarray(4) : buf);
 
-module.exports = { framingFor, framingOptions, messageTransport, payloadOf };
+module.exports = { framingFor, framingOptions, messageReader, payloadOf };
