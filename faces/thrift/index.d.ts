@@ -43,3 +43,18 @@ export declare function createConnection(host: string, port: number, options?: C
 export declare function createSSLConnection(host: string, port: number, options?: SSLOptions): Connection;
 export declare function createUDSConnection(path: string, options?: ConnectOptions): Connection;
 export declare function createClient<T>(ServiceClient: { Client: new (...args: any[]) => T } | (new (...args: any[]) => T), connection: Connection): T;
+
+// Re-exported from the real `thrift` package (typed loosely until issue 6's typings).
+export declare const Thrift: any;
+export declare const TBufferedTransport: any;
+export declare const TFramedTransport: any;
+export declare const TBinaryProtocol: any;
+export declare const TCompactProtocol: any;
+export declare const TJSONProtocol: any;
+export declare const THeaderProtocol: any;
+export declare const Int64: any;
+export declare const Multiplexer: any;
+export declare const MultiplexedProcessor: any;
+export declare const InputBufferUnderrunError: any;
+export declare function createServer(processor: any, handler: any, options?: { transport?: unknown; protocol?: unknown; tls?: object; maxLength?: number }): import('../../index').Server;
+export declare function createMultiplexServer(processor: any, options?: { transport?: unknown; protocol?: unknown; tls?: object; maxLength?: number }): import('../../index').Server;
