@@ -195,3 +195,23 @@ test('a connkit server survives garbage and an oversize frame; other clients car
   connection.end();
   server.close();
 });
+
+for (const [transport, protocol] of [
+  ['TBufferedTransport', 'TBinaryProtocol'],
+  ['TFramedTransport', 'TCompactProtocol'],
+]) {
+  test(`stdio: a child process serving ${transport} + ${protocol} on its stdin and stdout`, async () => {
+    const script = path.join(__dirname, 'fixtures', 'thrift-stdio-server.js');
+    const genDir = path.join(out, 'gen-nodejs');
+    const connection = ck.createStdIOConnection(`${process.execPath} ${script} ${genDir} ${transport} ${protocol}`, {
+      transport: ck[transport],
+      protocol: ck[protocol],
+    });
+    const client = ck.createStdIOClient(Calc, connection);
+    const sums = await Promise.all([1, 2, 3].map((n) => p((cb) => client.add(n, n, cb))));
+    assert.deepStrictEqual(sums.map((r) => r.value), [2, 4, 6]);
+    const exited = waitFor(connection, 'exit');
+    connection.end();
+    assert.deepStrictEqual(await exited, [0, null]);
+  });
+}

@@ -154,11 +154,25 @@ function open(where, options = {}) {
   return connection;
 }
 
+/** A child process spoken to over its stdin and stdout; `command` is split at spaces,
+ * as the original does. */
+class StdIOConnection extends Connection {
+  constructor(command, options = {}) {
+    const [file, ...args] = command.split(' ');
+    const Transport = options.transport || TBufferedTransport;
+    const Protocol = options.protocol || TBinaryProtocol;
+    const stream = new CoreConnection({ transport: 'stdio', command: file, args, ...framingOptions(Transport, Protocol, options.maxFrameSize) });
+    super(stream, options);
+    stream.on('exit', (code, signal) => this.emit('exit', code, signal));
+  }
+}
+
 const createConnection = (host, port, options) => open({ host, port }, options);
+const createStdIOConnection = (command, options) => new StdIOConnection(command, options);
 const createUDSConnection = (path, options) => open({ path }, options);
 const createSSLConnection = (host, port, options = {}) => {
   const { key, cert, ca, rejectUnauthorized, servername } = options;
   return open({ host, port, transport: 'tls', key, cert, ca, rejectUnauthorized, servername }, options);
 };
 
-module.exports = { Connection, createConnection, createUDSConnection, createSSLConnection };
+module.exports = { Connection, StdIOConnection, createConnection, createUDSConnection, createSSLConnection, createStdIOConnection };

@@ -4,7 +4,7 @@
 // of the surface generated code uses (Thrift, transports, protocols, Int64, ...) is
 // the real package's, re-exported. Each export is its own assignment, so ESM code can
 // `import { Thrift } from 'connkit/thrift'`.
-// In progress: stdio, HTTP, WebSocket and XHR are still the original's.
+// In progress: HTTP, WebSocket and XHR are still the original's.
 
 const thrift = require('thrift');
 const connection = require('./connection');
@@ -19,8 +19,9 @@ exports.createClient = thrift.createClient;
 exports.createConnection = connection.createConnection;
 exports.createUDSConnection = connection.createUDSConnection;
 exports.createSSLConnection = connection.createSSLConnection;
-exports.createStdIOClient = thrift.createStdIOClient;
-exports.createStdIOConnection = thrift.createStdIOConnection;
+exports.StdIOConnection = connection.StdIOConnection;
+exports.createStdIOClient = thrift.createClient;
+exports.createStdIOConnection = connection.createStdIOConnection;
 exports.HttpConnection = thrift.HttpConnection;
 exports.createHttpConnection = thrift.createHttpConnection;
 exports.createHttpUDSConnection = thrift.createHttpUDSConnection;
