@@ -215,3 +215,23 @@ for (const [transport, protocol] of [
     assert.deepStrictEqual(await exited, [0, null]);
   });
 }
+
+test('JSON protocol (split in JS): reconnect events and a failed pending call across a drop', async () => {
+  const server = await realServer('TBufferedTransport', 'TJSONProtocol');
+  const sockets = new Set();
+  server.on('connection', (s) => sockets.add(s));
+  const connection = ck.createConnection('127.0.0.1', server.address().port, { protocol: ck.TJSONProtocol, max_attempts: 5 });
+  connection.on('error', () => {});
+  const client = ck.createClient(Calc, connection);
+  assert.deepStrictEqual(await p((cb) => client.add(1, 2, cb)), { error: null, value: 3 });
+  const pending = p((cb) => client.slow(2000, cb));
+  await new Promise((r) => setTimeout(r, 50));
+  const reconnecting = waitFor(connection, 'reconnecting');
+  for (const s of sockets) s.destroy();
+  assert.ok((await pending).error instanceof Error);
+  await reconnecting;
+  await waitFor(connection, 'connect', 5000);
+  assert.deepStrictEqual(await p((cb) => client.add(2, 2, cb)), { error: null, value: 4 });
+  connection.end();
+  server.close();
+});

@@ -1,6 +1,6 @@
 'use strict';
 
-// thrift's socket connections on the core: TCP, TLS and unix sockets, with message
+// thrift's connections on the core: TCP, TLS, unix sockets and child stdio, with message
 // boundaries found in Rust (framed: the length codec; buffered binary/compact: the
 // thrift codecs), the original's reconnect schedule on the core's `thrift` preset, and
 // the wiring generated clients rely on (`client._reqs`, `recv_<method>`, `seqId2Service`).
@@ -25,10 +25,13 @@ class Connection extends EventEmitter {
     this.connected = false;
     this.forceClose = false;
     this._debug = options.debug || false;
-    this._native = stream instanceof CoreConnection && stream.framed;
-    const up = stream.encrypted && !this._native ? 'secureConnect' : 'connect';
+    const core = stream instanceof CoreConnection;
+    this._native = core && stream.framed;
+    const up = stream.encrypted && !core ? 'secureConnect' : 'connect';
     stream.on(up, () => {
       this.connected = true;
+      // What a lost session left half-read is not the start of the next one's replies.
+      if (!this._native) this._onData = this.transport.receiver((transport) => this._receive(transport, true));
       if (!this._native) {
         stream.setTimeout?.(options.timeout || 0);
         stream.setNoDelay?.();
@@ -40,16 +43,18 @@ class Connection extends EventEmitter {
       if (stream.listenerCount('error') === 1 || this.listenerCount('error') > 0) this.emit('error', error);
     });
     stream.on('timeout', () => this.emit('timeout'));
+    if (core) {
+      stream.on('reconnecting', ({ delay, attempt }) => this.emit('reconnecting', { delay, attempt }));
+      stream.on('disconnect', (error) => this._lost(error));
+    }
     if (this._native) {
       const read = messageReader(this.transport);
       stream.on('frame', (bytes) => this._receive(read(bytes)));
-      stream.on('reconnecting', ({ delay, attempt }) => this.emit('reconnecting', { delay, attempt }));
-      stream.on('disconnect', (error) => this._lost(error));
-      stream.on('close', () => this._gone());
     } else {
-      stream.on('data', this.transport.receiver((transport) => this._receive(transport, true)));
-      stream.on('close', () => this._gone());
+      this._onData = this.transport.receiver((transport) => this._receive(transport, true));
+      stream.on('data', (data) => this._onData(data));
     }
+    stream.on('close', () => this._gone());
   }
 
   /** Dispatches the replies in `transport` to the client that made the calls. With
