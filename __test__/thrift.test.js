@@ -235,3 +235,22 @@ test('JSON protocol (split in JS): reconnect events and a failed pending call ac
   connection.end();
   server.close();
 });
+
+test('a 2 GB frame length or a reply cut off mid-way fails the pending calls, without a crash', async () => {
+  const net = require('node:net');
+  for (const reply of [Buffer.from([0x7f, 0xff, 0xff, 0xff]), Buffer.from([0, 0, 0, 40, 0x80, 1, 0, 2, 0, 0])]) {
+    // A server that answers every request with `reply`, then hangs up.
+    const server = net.createServer((socket) => socket.once('data', () => socket.end(reply)));
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const connection = ck.createConnection('127.0.0.1', server.address().port, { transport: ck.TFramedTransport });
+    const errors = [];
+    connection.on('error', (e) => errors.push(e));
+    const closed = waitFor(connection, 'close');
+    const client = ck.createClient(Calc, connection);
+    const { error } = await p((cb) => client.add(1, 2, cb));
+    assert.ok(error instanceof Error, 'the call fails');
+    await closed;
+    if (reply.length === 4) assert.ok(errors.some((e) => e.code === 'ERR_FRAME_TOO_LARGE'), 'the oversize frame is reported');
+    server.close();
+  }
+});
