@@ -5,6 +5,7 @@
 // its own; rounds are interleaved.
 
 const { startChild } = require('./child');
+const { compare, print } = require('./table');
 
 const IMPLS = ['connkit', 'original'];
 const BULK = Number(process.env.BENCH_CONNMAN_BULK || 4096); // 64 KB writes (256 MB)
@@ -42,8 +43,6 @@ async function reconnect(impl) {
   return openAt - upAt;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 async function run({ rounds = Number(process.env.BENCH_ROUNDS || 3), report = console.log } = {}) {
   const r = Object.fromEntries(IMPLS.map((i) => [i, { bulk: [], small: [], bulkRss: [], rss: [], back: [] }]));
   for (let round = 1; round <= rounds; round++) {
@@ -58,20 +57,14 @@ async function run({ rounds = Number(process.env.BENCH_ROUNDS || 3), report = co
     }
     process.stderr.write(`  connman: round ${round}/${rounds}\r`);
   }
-  const m = (impl, k) => median(r[impl][k]);
-  const rows = [
+  const rows = compare(r, [
     ['64 KB echo, MB/s', 'bulk', '>= 1.5x'],
     ['100 B echoed messages/s', 'small', '>= 2x'],
     [`reconnect after ${OUTAGE} ms outage, ms`, 'back', '1.0x ± 10%'],
     ['peak RSS MB (64 KB case)', 'bulkRss', '<= 1.0x'],
     ['peak RSS MB (100 B case)', 'rss', '<= 1.0x'],
-  ].map(([name, k, goal]) => [name, m('connkit', k), m('original', k), m('connkit', k) / m('original', k), goal]);
-  report(`\nconnman: connkit/connman vs connman 1.0.0 (median of ${rounds} interleaved rounds)`);
-  report(['case'.padEnd(34), 'connkit'.padStart(12), 'original'.padStart(12), 'ratio'.padStart(8), '  goal'].join(''));
-  for (const [name, a, b, ratio, goal] of rows) {
-    const fmt = (v) => (name.includes('RSS') ? (v / 1e6).toFixed(1) : v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
-    report([name.padEnd(34), fmt(a).padStart(12), fmt(b).padStart(12), `${ratio.toFixed(2)}x`.padStart(8), `  ${goal}`].join(''));
-  }
+  ]);
+  print(report, `connman: connkit/connman vs connman 1.0.0 (median of ${rounds} interleaved rounds)`, rows);
   return rows;
 }
 

@@ -5,6 +5,7 @@
 // server in a child process; runs are interleaved and reported as medians and ratios.
 
 const { startChild } = require('./child');
+const { compare, print } = require('./table');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -86,8 +87,6 @@ async function pingPong(implName) {
   return { p50: samples[Math.floor(PING_PONGS * 0.5)], p99: samples[Math.floor(PING_PONGS * 0.99)] };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 async function run({ rounds = Number(process.env.BENCH_ROUNDS || 5), report = console.log } = {}) {
   const results = { connkit: { oneWay: [], p50: [], p99: [] }, node: { oneWay: [], p50: [], p99: [] } };
   for (let round = 1; round <= rounds; round++) {
@@ -99,18 +98,16 @@ async function run({ rounds = Number(process.env.BENCH_ROUNDS || 5), report = co
     }
     process.stderr.write(`  core: round ${round}/${rounds}\r`);
   }
-  const m = (name, key) => median(results[name][key]);
-  const rows = [
-    ['one-way 64 B frames/s', m('connkit', 'oneWay'), m('node', 'oneWay'), m('connkit', 'oneWay') / m('node', 'oneWay'), '>= 1.5x'],
-    ['ping-pong p50 µs', m('connkit', 'p50'), m('node', 'p50'), m('connkit', 'p50') / m('node', 'p50'), '<= 1.0x'],
-    ['ping-pong p99 µs', m('connkit', 'p99'), m('node', 'p99'), m('connkit', 'p99') / m('node', 'p99'), '(report)'],
-  ];
-  report(`\ncore: 64 B length-prefixed frames over a unix socket (median of ${rounds} interleaved rounds)`);
-  report(['case'.padEnd(24), 'connkit'.padStart(12), 'node net'.padStart(12), 'ratio'.padStart(8), '  goal'].join(''));
-  for (const [name, a, b, ratio, goal] of rows) {
-    const fmt = (v) => (v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
-    report([name.padEnd(24), fmt(a).padStart(12), fmt(b).padStart(12), `${ratio.toFixed(2)}x`.padStart(8), `  ${goal}`].join(''));
-  }
+  const rows = compare(
+    results,
+    [
+      ['one-way 64 B frames/s', 'oneWay', '>= 1.5x'],
+      ['ping-pong p50 µs', 'p50', '<= 1.0x'],
+      ['ping-pong p99 µs', 'p99', '(report)'],
+    ],
+    ['connkit', 'node'],
+  );
+  print(report, `core: 64 B length-prefixed frames over a unix socket (median of ${rounds} interleaved rounds)`, rows, 'node net');
   return rows;
 }
 

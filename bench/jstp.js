@@ -4,6 +4,7 @@
 // process with the same implementation as the client; rounds are interleaved.
 
 const { startChild } = require('./child');
+const { compare, print } = require('./table');
 
 const IMPLS = ['connkit', 'original'];
 const SEQUENTIAL = Number(process.env.BENCH_JSTP_SEQUENTIAL || 5_000);
@@ -81,8 +82,6 @@ async function round(impl) {
   return result;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 async function run({ rounds = Number(process.env.BENCH_ROUNDS || 3), report = console.log } = {}) {
   const r = Object.fromEntries(IMPLS.map((i) => [i, { p50: [], pipelined: [], events: [], rss: [] }]));
   for (let n = 1; n <= rounds; n++) {
@@ -92,19 +91,13 @@ async function run({ rounds = Number(process.env.BENCH_ROUNDS || 3), report = co
     }
     process.stderr.write(`  jstp: round ${n}/${rounds}\r`);
   }
-  const m = (impl, k) => median(r[impl][k]);
-  const rows = [
+  const rows = compare(r, [
     ['sequential call p50 µs', 'p50', '<= 0.5x'],
     [`calls/s, ${IN_FLIGHT} in flight`, 'pipelined', '>= 5x'],
     ['server events/s', 'events', '>= 5x'],
     [`server RSS MB after ${EVENTS / 1000}k events`, 'rss', '<= 1.0x'],
-  ].map(([name, k, goal]) => [name, m('connkit', k), m('original', k), m('connkit', k) / m('original', k), goal]);
-  report(`\njstp: connkit/jstp vs @metarhia/jstp 2.3.0 over TCP (median of ${rounds} interleaved rounds)`);
-  report(['case'.padEnd(32), 'connkit'.padStart(12), 'original'.padStart(12), 'ratio'.padStart(8), '  goal'].join(''));
-  for (const [name, a, b, ratio, goal] of rows) {
-    const fmt = (v) => (name.includes('RSS') ? (v / 1e6).toFixed(1) : v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
-    report([name.padEnd(32), fmt(a).padStart(12), fmt(b).padStart(12), `${ratio.toFixed(2)}x`.padStart(8), `  ${goal}`].join(''));
-  }
+  ]);
+  print(report, `jstp: connkit/jstp vs @metarhia/jstp 2.3.0 over TCP (median of ${rounds} interleaved rounds)`, rows);
   return rows;
 }
 

@@ -4,6 +4,7 @@
 // same implementation, each side in its own process; rounds are interleaved.
 
 const { startChild } = require('./child');
+const { compare, print } = require('./table');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -86,8 +87,6 @@ async function requestResponse(impl) {
   return { p50: samples[Math.floor(PINGS / 2)], p99: samples[Math.floor(PINGS * 0.99)] };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 async function run({ rounds = Number(process.env.BENCH_ROUNDS || 3), report = console.log } = {}) {
   const r = Object.fromEntries(IMPLS.map((i) => [i, { small: [], large: [], bcast: [], p50: [], p99: [], rss: [] }]));
   for (let round = 1; round <= rounds; round++) {
@@ -103,21 +102,15 @@ async function run({ rounds = Number(process.env.BENCH_ROUNDS || 3), report = co
     }
     process.stderr.write(`  socket-ipc: round ${round}/${rounds}\r`);
   }
-  const m = (impl, k) => median(r[impl][k]);
-  const rows = [
+  const rows = compare(r, [
     ['small messages/s (~100 B)', 'small', '>= 4x'],
     ['4 KB messages, MB/s', 'large', '>= 3x'],
     ['broadcast deliveries/s (50)', 'bcast', '>= 4x'],
     ['request/response p50 µs', 'p50', '<= 0.8x'],
     ['request/response p99 µs', 'p99', '<= 1.0x'],
     ['peak RSS MB (small case)', 'rss', '<= 1.0x'],
-  ].map(([name, k, goal]) => [name, m('connkit', k), m('original', k), m('connkit', k) / m('original', k), goal]);
-  report(`\nsocket-ipc: connkit/socket-ipc vs @crussell52/socket-ipc 0.4.0 (median of ${rounds} interleaved rounds)`);
-  report(['case'.padEnd(30), 'connkit'.padStart(12), 'original'.padStart(12), 'ratio'.padStart(8), '  goal'].join(''));
-  for (const [name, a, b, ratio, goal] of rows) {
-    const fmt = (v, k) => (name.includes('RSS') ? (v / 1e6).toFixed(1) : v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
-    report([name.padEnd(30), fmt(a).padStart(12), fmt(b).padStart(12), `${ratio.toFixed(2)}x`.padStart(8), `  ${goal}`].join(''));
-  }
+  ]);
+  print(report, `socket-ipc: connkit/socket-ipc vs @crussell52/socket-ipc 0.4.0 (median of ${rounds} interleaved rounds)`, rows);
   return rows;
 }
 

@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { startChild } = require('./child');
+const { compare, print } = require('./table');
 
 const IMPLS = ['connkit', 'original'];
 const STACKS = [
@@ -78,8 +79,6 @@ async function round(impl, [transport, protocol], genDir) {
   return result;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 async function run({ rounds = Number(process.env.BENCH_ROUNDS || 3), report = console.log } = {}) {
   const genDir = generate();
   const rows = [];
@@ -93,19 +92,13 @@ async function run({ rounds = Number(process.env.BENCH_ROUNDS || 3), report = co
         }
         process.stderr.write(`  thrift ${stack.join('+')}: round ${n}/${rounds}\r`);
       }
-      const m = (impl, k) => median(r[impl][k]);
       const pipelinedGoal = stack[0] === 'TFramedTransport' ? '>= 5x' : '>= 2x';
-      const stackRows = [
+      const stackRows = compare(r, [
         ['sequential add() p50 µs', 'p50', '<= 0.8x'],
         [`add() calls/s, ${IN_FLIGHT} outstanding`, 'pipelined', pipelinedGoal],
         ['64 KB echo MB/s, 4 outstanding', 'echo', '>= 3x'],
-      ].map(([name, k, goal]) => [name, m('connkit', k), m('original', k), m('connkit', k) / m('original', k), goal]);
-      report(`\nthrift ${stack.join(' + ')}: connkit/thrift vs thrift 0.24.0 over TCP (median of ${rounds} interleaved rounds)`);
-      report(['case'.padEnd(34), 'connkit'.padStart(12), 'original'.padStart(12), 'ratio'.padStart(8), '  goal'].join(''));
-      for (const [name, a, b, ratio, goal] of stackRows) {
-        const fmt = (v) => (v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
-        report([name.padEnd(34), fmt(a).padStart(12), fmt(b).padStart(12), `${ratio.toFixed(2)}x`.padStart(8), `  ${goal}`].join(''));
-      }
+      ]);
+      print(report, `thrift ${stack.join(' + ')}: connkit/thrift vs thrift 0.24.0 over TCP (median of ${rounds} interleaved rounds)`, stackRows);
       rows.push(...stackRows);
     }
   } finally {
