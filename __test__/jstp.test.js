@@ -200,6 +200,19 @@ async function serverSide(server) {
   return server.getClientsArray()[0];
 }
 
+/** A connkit server and a connkit client with `client` as its client object, closed
+ * after `body` whatever it does. */
+async function withSession(client, body) {
+  const { server, port } = await startServer(ck, 'net');
+  const { connection, calc } = await connect(ck, 'net', 'testApp', client, port, '127.0.0.1');
+  try {
+    await body({ server, connection, calc });
+  } finally {
+    connection.close();
+    await closeServer(server);
+  }
+}
+
 // As reconnectors must: one that ignored closedIntentionally would make the original
 // redial forever after close().
 const quickReconnector = (ms) => (connection, reconnect) =>
@@ -241,18 +254,12 @@ for (const [serverName, clientName] of [
 }
 
 test('restore: an answer produced while the client was away reaches it (connkit server)', async () => {
-  const { server, port } = await startServer(ck, 'net');
-  const client = { reconnector: quickReconnector(400) };
-  const { connection, calc } = await connect(ck, 'net', 'testApp', client, port, '127.0.0.1');
-  try {
+  await withSession({ reconnector: quickReconnector(400) }, async ({ server, calc }) => {
     const slow = call(calc, 'later', 150);
     await new Promise((r) => setTimeout(r, 30));
     (await serverSide(server)).getTransport().destroy();
     assert.deepStrictEqual(await slow, { error: null, results: [150] });
-  } finally {
-    connection.close();
-    await closeServer(server);
-  }
+  });
 });
 
 test('restore: callMethodWithResend resends with its arguments when the answer was lost (original server)', async () => {
@@ -490,20 +497,14 @@ test('the resend buffer stays bounded: a side holding many unacknowledged messag
 });
 
 test('a restored client is among the server clients again, and broadcast reaches it', async () => {
-  const { server, port } = await startServer(ck, 'net');
-  const client = { reconnector: quickReconnector(50) };
-  const { connection, calc } = await connect(ck, 'net', 'testApp', client, port, '127.0.0.1');
-  try {
+  await withSession({ reconnector: quickReconnector(50) }, async ({ server, connection, calc }) => {
     (await serverSide(server)).getTransport().destroy();
     await waitFor(connection, 'reconnect', 5000);
     await until(() => server.getClientsArray().length === 1, 2000, 'the restored client');
     const got = waitFor(calc, 'shouted');
     server.broadcast('calc', 'shouted', 'to all');
     assert.deepStrictEqual(await got, ['to all']);
-  } finally {
-    connection.close();
-    await closeServer(server);
-  }
+  });
 });
 
 test('NaN and Infinity, which the original writes, are read back', async () => {
@@ -524,10 +525,7 @@ test('NaN and Infinity, which the original writes, are read back', async () => {
 });
 
 test('calls made while a restore is under way keep fresh ids; nothing is left waiting', async () => {
-  const { server, port } = await startServer(ck, 'net');
-  const client = { reconnector: (connection, reconnect) => reconnect() };
-  const { connection, calc } = await connect(ck, 'net', 'testApp', client, port, '127.0.0.1');
-  try {
+  await withSession({ reconnector: (connection, reconnect) => reconnect() }, async ({ server, connection, calc }) => {
     const slow = call(calc, 'later', 300);
     await new Promise((r) => setTimeout(r, 20));
     const during = new Promise((resolve) => connection.once('reconnectAttempt', () => resolve(call(calc, 'add', 1, 2))));
@@ -537,10 +535,7 @@ test('calls made while a restore is under way keep fresh ids; nothing is left wa
     // (its late answer is ignored; callMethodWithResend would make it again).
     assert.deepStrictEqual(await slow, { error: ck.ERR_CALLBACK_LOST, results: [] });
     assert.deepStrictEqual(await call(calc, 'add', 2, 2), { error: null, results: [4] });
-  } finally {
-    connection.close();
-    await closeServer(server);
-  }
+  });
 });
 
 test('heartbeatTimeout shorter than the interval does not drop a healthy peer', async () => {

@@ -410,23 +410,13 @@ class Connection extends EventEmitter {
   }
 
   _onSessionCreated(error, username, session) {
-    if (this._closed) return; // the handshake timed out, or the client left, meanwhile
-    if (error) {
-      this._handshakeError(error);
-      return;
-    }
-    this._accept(username, session);
+    if (!this._accept(error, username, session)) return;
     this.server.emit('connect', this);
     this._sendHandshakeOk(session.id);
   }
 
   _onSessionRestored(error, username, session) {
-    if (this._closed) return;
-    if (error) {
-      this._handshakeError(error);
-      return;
-    }
-    this._accept(username, session);
+    if (!this._accept(error, username, session)) return;
     this.server.emit('reconnect', this);
     this._sendHandshakeOk(session.receivedCount);
     session._resendBufferedMessages();
@@ -439,11 +429,19 @@ class Connection extends EventEmitter {
     this._settleUnanswered(session.guaranteedDeliveredCount);
   }
 
-  _accept(username, session) {
+  /** Ends the handshake of a session started or restored: with an error, or (when the
+   * connection is still open) by taking the session. Whether it was taken. */
+  _accept(error, username, session) {
+    if (this._closed) return false; // the handshake timed out, or the client left, meanwhile
+    if (error) {
+      this._handshakeError(error);
+      return false;
+    }
     this.username = username;
     this.session = session;
     this.handshakeDone = true;
     this.emit('client', session, this);
+    return true;
   }
 
   _sendHandshakeOk(ok) {
