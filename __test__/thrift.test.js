@@ -5,7 +5,9 @@
 
 const test = require('node:test');
 const assert = require('node:assert');
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
+const { once } = require('node:events');
+const os = require('node:os');
 const path = require('node:path');
 const real = require('thrift');
 const ck = require('connkit/thrift');
@@ -50,6 +52,27 @@ const PAIRS = [
 ];
 const CASES = STACKS.flatMap(([transport, protocol]) => PAIRS.map((pair) => [transport, protocol, ...pair]));
 
+// Calls of every shape, the first queued before the connection is up (sent on connect).
+async function callsOfEveryShape(connection, client) {
+  const early = p((cb) => client.add(1, 2, cb));
+  await waitFor(connection, 'connect');
+  assert.deepStrictEqual(await early, { error: null, value: 3 });
+  const pair = new types.Pair({ a: 7, b: 'ü✓', c: [new real.Int64(5)], d: { k: new types.Pair({ a: 1, b: 'x', c: [], d: {} }) } });
+  const echoed = await p((cb) => client.echo(pair, cb));
+  assert.strictEqual(echoed.value.b, 'ü✓');
+  assert.strictEqual(echoed.value.d.k.a, 1);
+  const big = Buffer.alloc(300 * 1024, 7);
+  assert.ok((await p((cb) => client.blob(big, cb))).value.equals(big));
+  const failed = await p((cb) => client.fail('no', cb));
+  assert.ok(failed.error instanceof types.Oops);
+  assert.strictEqual(failed.error.why, 'no');
+  client.ping(() => {});
+  // Many in flight. (Promise style needs `thrift.Q`, which Debian's older compiler
+  // expects and thrift 0.24 no longer exports: the same with the real package.)
+  const sums = (await Promise.all(Array.from({ length: 200 }, (_, i) => p((cb) => client.add(i, i, cb))))).map((r) => r.value);
+  assert.deepStrictEqual(sums, Array.from({ length: 200 }, (_, i) => 2 * i));
+}
+
 for (const [transport, protocol, clientName, serverName] of CASES) {
   test(`${clientName} client, ${serverName} server: ${transport} + ${protocol}, calls of every shape`, async () => {
     const lib = impls[clientName];
@@ -57,24 +80,7 @@ for (const [transport, protocol, clientName, serverName] of CASES) {
     const connection = lib.createConnection('127.0.0.1', server.address().port, { transport: lib[transport], protocol: lib[protocol] });
     const client = lib.createClient(Calc, connection);
     try {
-      // Queued before the connection is up, sent on connect.
-      const early = p((cb) => client.add(1, 2, cb));
-      await waitFor(connection, 'connect');
-      assert.deepStrictEqual(await early, { error: null, value: 3 });
-      const pair = new types.Pair({ a: 7, b: 'ü✓', c: [new real.Int64(5)], d: { k: new types.Pair({ a: 1, b: 'x', c: [], d: {} }) } });
-      const echoed = await p((cb) => client.echo(pair, cb));
-      assert.strictEqual(echoed.value.b, 'ü✓');
-      assert.strictEqual(echoed.value.d.k.a, 1);
-      const big = Buffer.alloc(300 * 1024, 7);
-      assert.ok((await p((cb) => client.blob(big, cb))).value.equals(big));
-      const failed = await p((cb) => client.fail('no', cb));
-      assert.ok(failed.error instanceof types.Oops);
-      assert.strictEqual(failed.error.why, 'no');
-      client.ping(() => {});
-      // Many in flight. (Promise style needs `thrift.Q`, which Debian's older compiler
-      // expects and thrift 0.24 no longer exports: the same with the real package.)
-      const sums = (await Promise.all(Array.from({ length: 200 }, (_, i) => p((cb) => client.add(i, i, cb))))).map((r) => r.value);
-      assert.deepStrictEqual(sums, Array.from({ length: 200 }, (_, i) => 2 * i));
+      await callsOfEveryShape(connection, client);
     } finally {
       connection.end();
       server.close();
@@ -252,5 +258,59 @@ test('a 2 GB frame length or a reply cut off mid-way fails the pending calls, wi
     await closed;
     if (reply.length === 4) assert.ok(errors.some((e) => e.code === 'ERR_FRAME_TOO_LARGE'), 'the oversize frame is reported');
     server.close();
+  }
+});
+
+// Apache Thrift's Python library (PyPI `thrift`) serving; the Python code is generated at
+// test time by the same compiler.
+const pyOut = fs.mkdtempSync(path.join(os.tmpdir(), 'connkit-py-'));
+test.after(() => fs.rmSync(pyOut, { recursive: true, force: true }));
+execFileSync('thrift', ['--gen', 'py', '-out', pyOut, path.join(__dirname, 'fixtures', 'thrift', 'calc.thrift')]);
+
+async function pythonServer(transport, protocol, port = 0) {
+  const script = path.join(__dirname, 'fixtures', 'thrift-py-server.py');
+  const child = spawn('python3', [script, pyOut, transport, protocol, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = await Promise.race([
+    once(child.stdout.setEncoding('utf8'), 'data'),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`the Python server exited (${code}): is PyPI's thrift installed? (README, Set-up)`);
+    }),
+  ]);
+  return { child, port: Number(line), kill: () => process.kill(child.pid, 'SIGKILL') };
+}
+
+for (const [transport, protocol] of ['buffered', 'framed'].flatMap((t) => ['binary', 'compact', 'json'].map((p) => [t, p]))) {
+  test(`connkit client, Python server: ${transport} + ${protocol}, calls of every shape`, async () => {
+    const python = await pythonServer(transport, protocol);
+    const names = { buffered: 'TBufferedTransport', framed: 'TFramedTransport', binary: 'TBinaryProtocol', compact: 'TCompactProtocol', json: 'TJSONProtocol' };
+    const connection = ck.createConnection('127.0.0.1', python.port, { transport: ck[names[transport]], protocol: ck[names[protocol]] });
+    try {
+      await callsOfEveryShape(connection, ck.createClient(Calc, connection));
+    } finally {
+      connection.end();
+      python.kill();
+    }
+  });
+}
+
+test('a Python server killed with calls in flight: they fail, and calls made while it is down go out once it is back', async () => {
+  let python = await pythonServer('framed', 'compact');
+  const connection = ck.createConnection('127.0.0.1', python.port, { transport: ck.TFramedTransport, protocol: ck.TCompactProtocol, max_attempts: 20 });
+  connection.on('error', () => {});
+  const client = ck.createClient(Calc, connection);
+  assert.deepStrictEqual(await p((cb) => client.add(1, 1, cb)), { error: null, value: 2 });
+  const inFlight = [p((cb) => client.slow(3000, cb)), p((cb) => client.slow(3000, cb))];
+  await new Promise((r) => setTimeout(r, 100));
+  const reconnecting = waitFor(connection, 'reconnecting');
+  python.kill();
+  for (const { error } of await Promise.all(inFlight)) assert.ok(error instanceof Error, 'a call in flight fails');
+  await reconnecting;
+  const offline = [p((cb) => client.add(2, 3, cb)), p((cb) => client.add(4, 5, cb))];
+  python = await pythonServer('framed', 'compact', python.port);
+  try {
+    assert.deepStrictEqual((await Promise.all(offline)).map((r) => r.value), [5, 9]);
+  } finally {
+    connection.end();
+    python.kill();
   }
 });
