@@ -9,7 +9,7 @@ const { EventEmitter } = require('node:events');
 const thrift = require('thrift');
 const { Client: CoreClient, Connection: CoreConnection } = require('../..');
 
-const { framingOptions, messageReader, payloadOf } = require('./stack');
+const { framingOptions, messageReader, payloadOf, transportFor } = require('./stack');
 
 const { TBufferedTransport, TBinaryProtocol, Thrift } = thrift;
 
@@ -172,6 +172,17 @@ class StdIOConnection extends Connection {
   }
 }
 
+/** createClient(Service | Service.Client, connection), as the original, on a transport
+ * that flushes with one copy. */
+function createClient(ServiceClient, connection) {
+  const Client = ServiceClient.Client || ServiceClient;
+  const transport = transportFor(connection.transport, (buf, seqid) => connection.write(buf, seqid));
+  const client = new Client(transport, connection.protocol);
+  transport.client = client;
+  connection.client = client;
+  return client;
+}
+
 const createConnection = (host, port, options) => open({ host, port }, options);
 const createStdIOConnection = (command, options) => new StdIOConnection(command, options);
 const createUDSConnection = (path, options) => open({ path }, options);
@@ -180,4 +191,4 @@ const createSSLConnection = (host, port, options = {}) => {
   return open({ host, port, transport: 'tls', key, cert, ca, rejectUnauthorized, servername }, options);
 };
 
-module.exports = { Connection, StdIOConnection, createConnection, createUDSConnection, createSSLConnection, createStdIOConnection };
+module.exports = { Connection, StdIOConnection, createClient, createConnection, createUDSConnection, createSSLConnection, createStdIOConnection };

@@ -6,7 +6,7 @@
 
 const thrift = require('thrift');
 const { Server: CoreServer } = require('../../lib/server');
-const { framingFor, framingOptions, messageReader, payloadOf } = require('./stack');
+const { framingFor, framingOptions, messageReader, payloadOf, transportFor } = require('./stack');
 
 const { TBufferedTransport, TBinaryProtocol, THeaderProtocol, InputBufferUnderrunError } = thrift;
 
@@ -33,7 +33,7 @@ function createMultiplexServer(processor, options = {}) {
     // A fresh output per request: the protocols keep the seqid of the reply they
     // write, and warn when an output is reused.
     const respond = (input) => {
-      if (Protocol !== THeaderProtocol) return new Protocol(new Transport(undefined, write));
+      if (Protocol !== THeaderProtocol) return new Protocol(transportFor(Transport, write));
       // The header protocol answers with headers only if the request had them.
       input.trans.onFlush = write;
       return input;

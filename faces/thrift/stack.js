@@ -44,8 +44,31 @@ function messageReader(Transport) {
   };
 }
 
+/** Makes a new `Transport` whose flush sends the same bytes with one copy into an
+ * uninitialised buffer: the originals zero-fill what they allocate, and the framed
+ * transport copies each message twice. Other transports are made as they are. */
+function transportFor(Transport, onFlush) {
+  const transport = new Transport(undefined, onFlush);
+  if (Transport === TBufferedTransport || Transport === TFramedTransport) transport.flush = flushOnce;
+  return transport;
+}
+
+function flushOnce() {
+  const seqid = this._seqid;
+  this._seqid = null;
+  const prefix = this instanceof TFramedTransport ? 4 : 0;
+  if (prefix === 0 && this.outCount < 1) return;
+  const msg = Buffer.allocUnsafe(prefix + this.outCount);
+  if (prefix) msg.writeInt32BE(this.outCount, 0);
+  let pos = prefix;
+  for (const buf of this.outBuffers) pos += buf.copy(msg, pos);
+  if (this.onFlush) this.onFlush(msg, seqid);
+  this.outBuffers = [];
+  this.outCount = 0;
+}
+
 /** What of a flushed buffer to write: the framed transport's flush carries its own
  * length prefix, which the core's length codec writes itself. */
 const payloadOf = (Transport, framed, buf) => (framed && Transport === TFramedTransport ? buf.subarray(4) : buf);
 
-module.exports = { framingFor, framingOptions, messageReader, payloadOf };
+module.exports = { framingFor, framingOptions, messageReader, payloadOf, transportFor };
