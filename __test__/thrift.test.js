@@ -314,3 +314,31 @@ test('a Python server killed with calls in flight: they fail, and calls made whi
     python.kill();
   }
 });
+
+test('open(callback): calls back on connect, opens a closed connection anew, and fails when it cannot', async () => {
+  const server = await realServer('TFramedTransport', 'TBinaryProtocol');
+  const connection = ck.createConnection('127.0.0.1', server.address().port, { transport: ck.TFramedTransport });
+  const client = ck.createClient(Calc, connection);
+  assert.strictEqual(await new Promise((resolve) => connection.open(resolve)), undefined);
+  assert.strictEqual(connection.isOpen(), true);
+  connection.end();
+  await waitFor(connection, 'close');
+  assert.strictEqual(connection.isOpen(), false);
+  await new Promise((resolve, reject) => connection.open((error) => (error ? reject(error) : resolve())));
+  assert.deepStrictEqual(await p((cb) => client.add(4, 4, cb)), { error: null, value: 8 });
+  connection.end();
+  server.close();
+
+  const refused = ck.createConnection('127.0.0.1', 1, { transport: ck.TFramedTransport });
+  refused.on('error', () => {});
+  const error = await new Promise((resolve) => refused.open(resolve));
+  assert.strictEqual(error.code, 'ECONNREFUSED');
+
+  const net = require('node:net');
+  const raw = net.createServer((s) => s.end());
+  await new Promise((resolve) => raw.listen(0, '127.0.0.1', resolve));
+  const own = new ck.Connection(net.connect(raw.address().port, '127.0.0.1'));
+  await waitFor(own, 'close');
+  assert.throws(() => own.open(), { code: 'ERR_THRIFT_CLOSED' });
+  raw.close();
+});

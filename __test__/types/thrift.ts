@@ -114,6 +114,7 @@ child.on('exit', (code, signal) => console.log(code ?? signal));
 const childClient: CalcClient = thrift.createStdIOClient(CalcClient, child);
 const own = new thrift.Connection(net.connect(9090, 'localhost'), { transport: TFramedTransport });
 console.log(connection.isOpen(), secure.host, local.path, childClient, own.options.transport === TFramedTransport);
+connection.open((error?: Error) => console.log(error?.message));
 connection.end();
 secure.close();
 

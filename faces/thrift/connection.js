@@ -18,13 +18,22 @@ class Connection extends EventEmitter {
   constructor(stream, options = {}) {
     super();
     this.seqId2Service = {};
-    this.connection = stream;
     this.options = options;
     this.transport = options.transport || TBufferedTransport;
     this.protocol = options.protocol || TBinaryProtocol;
     this.connected = false;
-    this.forceClose = false;
     this._debug = options.debug || false;
+    // Makes a fresh stream for open() after close; only for streams connkit made.
+    this._dial = null;
+    this._attach(stream);
+  }
+
+  _attach(stream) {
+    const options = this.options;
+    this.connection = stream;
+    this.forceClose = false;
+    this._closed = false;
+    this._lastError = undefined;
     const core = stream instanceof CoreConnection;
     this._native = core && stream.framed;
     const up = stream.encrypted && !core ? 'secureConnect' : 'connect';
@@ -39,6 +48,7 @@ class Connection extends EventEmitter {
       this.emit('connect');
     });
     stream.on('error', (error) => {
+      this._lastError = error;
       // Emitted only when someone listens, or nobody else does (Node would throw).
       if (stream.listenerCount('error') === 1 || this.listenerCount('error') > 0) this.emit('error', error);
     });
@@ -94,6 +104,28 @@ class Connection extends EventEmitter {
     return this.connected;
   }
 
+  /** Calls back once connected (with an error if the connection closes first). A
+   * closed connection opens anew, as WSConnection's open() does; one over a stream
+   * the user supplied cannot, and throws. */
+  open(callback) {
+    if (this._closed) {
+      if (!this._dial) throw Object.assign(new Error('A closed connection over a user-supplied stream cannot be opened again'), { code: 'ERR_THRIFT_CLOSED' });
+      this._attach(this._dial());
+    }
+    if (!callback) return;
+    if (this.connected) return void process.nextTick(callback);
+    const onConnect = () => {
+      this.off('close', onClose);
+      callback();
+    };
+    const onClose = () => {
+      this.off('connect', onConnect);
+      callback(this._lastError || Object.assign(new Error('The thrift connection closed before it opened'), { code: 'ERR_THRIFT_CLOSED' }));
+    };
+    this.once('connect', onConnect);
+    this.once('close', onClose);
+  }
+
   /** `data` comes from a transport's flush. */
   write(data) {
     this.connection.write(payloadOf(this.transport, this._native, data));
@@ -134,6 +166,7 @@ class Connection extends EventEmitter {
   _gone() {
     if (this.connected || !this.forceClose) this._lost();
     this.connected = false;
+    this._closed = true;
     this.emit('close');
   }
 }
@@ -153,8 +186,9 @@ function coreOptions(where, options) {
 }
 
 function open(where, options = {}) {
-  const stream = new CoreClient(coreOptions(where, options));
-  const connection = new Connection(stream, options);
+  const dial = () => new CoreClient(coreOptions(where, options));
+  const connection = new Connection(dial(), options);
+  connection._dial = dial;
   Object.assign(connection, where.path ? { path: where.path } : { host: where.host, port: where.port });
   return connection;
 }
@@ -164,10 +198,14 @@ function open(where, options = {}) {
 class StdIOConnection extends Connection {
   constructor(command, options = {}) {
     const [file, ...args] = command.split(' ');
-    const Transport = options.transport || TBufferedTransport;
-    const Protocol = options.protocol || TBinaryProtocol;
-    const stream = new CoreConnection({ transport: 'stdio', command: file, args, ...framingOptions(Transport, Protocol, options.maxFrameSize) });
-    super(stream, options);
+    const framing = framingOptions(options.transport || TBufferedTransport, options.protocol || TBinaryProtocol, options.maxFrameSize);
+    const dial = () => new CoreConnection({ transport: 'stdio', command: file, args, ...framing });
+    super(dial(), options);
+    this._dial = dial;
+  }
+
+  _attach(stream) {
+    super._attach(stream);
     stream.on('exit', (code, signal) => this.emit('exit', code, signal));
   }
 }

@@ -399,12 +399,16 @@ export declare class Connection extends EventEmitter {
   host?: string;
   port?: number;
   path?: string;
-  /** connkit: the same as `connected` (the original has no isOpen). */
+  /** The same as `connected` (documented; the original's code has no isOpen). */
   isOpen(): boolean;
+  /** Documented (the original's code has none): calls back once connected, or with the
+   * error if the connection closes first; a closed connection opens anew. Throws
+   * (`ERR_THRIFT_CLOSED`) for a closed connection over a user-supplied stream. */
+  open(callback?: (error?: Error) => void): void;
   /** `data` is what a client's transport flushed. */
   write(data: Buffer, seqid?: number): void;
   end(): void;
-  /** connkit: the same as end(). */
+  /** The same as end() (documented; the original's code has no close). */
   close(): void;
   destroy(): void;
 
