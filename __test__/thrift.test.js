@@ -342,3 +342,8 @@ test('open(callback): calls back on connect, opens a closed connection anew, and
   assert.throws(() => own.open(), { code: 'ERR_THRIFT_CLOSED' });
   raw.close();
 });
+
+test('TLS options the core cannot honour are refused at once, not ignored', () => {
+  assert.throws(() => ck.createSSLConnection('localhost', 1, { pfx: Buffer.alloc(1) }), { code: 'ERR_INVALID_ARG_VALUE', message: /"pfx"/ });
+  assert.throws(() => ck.createServer(Calc, handler, { tls: { key: 'k', cert: 'c', passphrase: 'p' } }), { code: 'ERR_INVALID_ARG_VALUE', message: /"passphrase"/ });
+});

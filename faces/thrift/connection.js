@@ -10,6 +10,7 @@ const thrift = require('thrift');
 const { Client: CoreClient, Connection: CoreConnection } = require('../..');
 
 const { framingOptions, messageReader, payloadOf, transportFor } = require('./stack');
+const { tlsOptions } = require('./tls');
 
 const { TBufferedTransport, TBinaryProtocol, Thrift } = thrift;
 
@@ -224,9 +225,7 @@ function createClient(ServiceClient, connection) {
 const createConnection = (host, port, options) => open({ host, port }, options);
 const createStdIOConnection = (command, options) => new StdIOConnection(command, options);
 const createUDSConnection = (path, options) => open({ path }, options);
-const createSSLConnection = (host, port, options = {}) => {
-  const { key, cert, ca, rejectUnauthorized, servername } = options;
-  return open({ host, port, transport: 'tls', key, cert, ca, rejectUnauthorized, servername }, options);
-};
+const createSSLConnection = (host, port, options = {}) =>
+  open({ host, port, ...tlsOptions(options, ['key', 'cert', 'ca', 'rejectUnauthorized', 'servername']) }, options);
 
 module.exports = { Connection, StdIOConnection, createClient, createConnection, createUDSConnection, createSSLConnection, createStdIOConnection };

@@ -7,6 +7,7 @@
 const thrift = require('thrift');
 const { Server: CoreServer } = require('../../lib/server');
 const { framingFor, framingOptions, messageReader, payloadOf, transportFor } = require('./stack');
+const { tlsOptions } = require('./tls');
 
 const { TBufferedTransport, TBinaryProtocol, THeaderProtocol, InputBufferUnderrunError } = thrift;
 
@@ -17,7 +18,7 @@ function createMultiplexServer(processor, options = {}) {
   const Protocol = options.protocol || TBinaryProtocol;
   const native = framingFor(Transport, Protocol) !== null;
   const limits = framingOptions(Transport, Protocol, options.maxLength ?? undefined);
-  const tls = options.tls ? { transport: 'tls', ...pick(options.tls, ['key', 'cert', 'ca', 'requestCert', 'rejectUnauthorized']) } : {};
+  const tls = options.tls ? tlsOptions(options.tls, ['key', 'cert', 'ca', 'requestCert', 'rejectUnauthorized']) : {};
   const server = new CoreServer({ ...tls, ...limits });
 
   server.on('connection', (stream) => {
@@ -70,10 +71,6 @@ function serveAll(processor, received, Protocol, respond, fail) {
     if (error instanceof InputBufferUnderrunError || error.message === 'Invalid type: undefined') received.rollbackPosition();
     else fail(error);
   }
-}
-
-function pick(object, names) {
-  return Object.fromEntries(names.filter((n) => object[n] !== undefined).map((n) => [n, object[n]]));
 }
 
 /** createServer(Service | Processor, handler[, options]) */
