@@ -15,6 +15,7 @@ function throwsType(fn, code = 'ERR_INVALID_ARG_TYPE', pattern) {
 
 test('wrong option types throw a TypeError at once, before anything connects', () => {
   throwsType(() => ck.createConnection({ port: '80x' }), 'ERR_INVALID_ARG_TYPE', /"port" option must be of type number/);
+  throwsType(() => ck.createConnection({ port: '70000' }), 'ERR_INVALID_ARG_VALUE');
   throwsType(() => ck.createConnection({ port: 70000 }), 'ERR_INVALID_ARG_VALUE');
   throwsType(() => ck.createConnection({}), 'ERR_INVALID_ARG_TYPE', /"port"/);
   throwsType(() => ck.createConnection(null), 'ERR_INVALID_ARG_TYPE', /"options"/);

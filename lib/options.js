@@ -140,10 +140,12 @@ function reconnectOf(value) {
   return out;
 }
 
+/** A port number; numeric strings too, as Node's net takes them ('9090'). */
 function portOf(opts, required) {
-  const port = opts.port;
-  if (port === undefined && !required) return undefined;
-  if (!Number.isInteger(port)) throw invalidType('port', 'of type number', port);
+  const given = opts.port;
+  if (given === undefined && !required) return undefined;
+  const port = typeof given === 'string' && /^\s*\d+\s*$/.test(given) ? Number(given) : given;
+  if (!Number.isInteger(port)) throw invalidType('port', 'of type number', given);
   if (port < 0 || port > 65535) throw invalidValue('port', 'must be >= 0 and <= 65535', port);
   return port;
 }
