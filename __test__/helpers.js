@@ -61,8 +61,18 @@ function makeCerts() {
   run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf']);
   // A second, unrelated CA, to check that verification really checks.
   run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other.key', '-out', 'other.pem', '-days', '2', '-subj', '/CN=other CA']);
+  // A client certificate without extensions: X.509 v1, which OpenSSL (and Node) accept.
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=client']);
+  run(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '2']);
   const read = (f) => fs.readFileSync(path.join(dir, f));
-  return { ca: read('ca.pem'), cert: read('server.pem'), key: read('server.key'), otherCa: read('other.pem') };
+  return {
+    ca: read('ca.pem'),
+    cert: read('server.pem'),
+    key: read('server.key'),
+    otherCa: read('other.pem'),
+    clientV1Cert: read('client.pem'),
+    clientKey: read('client.key'),
+  };
 }
 
 /**

@@ -7,7 +7,8 @@ use tokio_rustls::rustls::client::danger::{HandshakeSignatureValid, ServerCertVe
 use tokio_rustls::rustls::crypto::{ring, verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
-use tokio_rustls::rustls::{self, ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
+use tokio_rustls::rustls::sign::{CertifiedKey, SingleCertAndKey};
+use tokio_rustls::rustls::{self, ClientConfig, DigitallySignedStruct, InconsistentKeys, RootCertStore, ServerConfig, SignatureScheme};
 
 use crate::error::CoreError;
 
@@ -43,6 +44,20 @@ fn key(pem: &[u8]) -> Result<PrivateKeyDer<'static>, CoreError> {
   rustls_pemfile::private_key(&mut &pem[..]).map_err(|e| invalid("key", e))?.ok_or_else(|| invalid("key", "no PEM private key found"))
 }
 
+/// Our own certificate chain and key, taken as Node (OpenSSL) takes them. rustls's
+/// `with_client_auth_cert` / `with_single_cert` parse the end-entity certificate with webpki
+/// to compare it with the key, and webpki refuses X.509 v1 certificates (UnsupportedCertVersion),
+/// which OpenSSL uses happily (Apache Thrift's own test/keys/client.crt is one). Only a key that
+/// provably does not match is refused, as Node refuses it ("key values mismatch").
+fn certified_key(cert: &[u8], k: &[u8]) -> Result<Arc<SingleCertAndKey>, CoreError> {
+  let signing = provider().key_provider.load_private_key(key(k)?).map_err(|e| invalid("key", e))?;
+  let certified = CertifiedKey::new(certs(cert, "cert")?, signing);
+  if let Err(e @ rustls::Error::InconsistentKeys(InconsistentKeys::KeyMismatch)) = certified.keys_match() {
+    return Err(invalid("cert", e));
+  }
+  Ok(Arc::new(SingleCertAndKey::from(certified)))
+}
+
 fn roots(ca: &[Vec<u8>]) -> Result<RootCertStore, CoreError> {
   let mut store = RootCertStore::empty();
   if ca.is_empty() {
@@ -68,7 +83,7 @@ pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, CoreError> 
     builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider())))
   };
   let config = match (&opts.cert, &opts.key) {
-    (Some(cert), Some(k)) => builder.with_client_auth_cert(certs(cert, "cert")?, key(k)?).map_err(|e| invalid("cert", e))?,
+    (Some(cert), Some(k)) => builder.with_client_cert_resolver(certified_key(cert, k)?),
     (None, None) => builder.with_no_client_auth(),
     _ => return Err(invalid("options", "cert and key must be given together")),
   };
@@ -89,7 +104,7 @@ pub fn server_config(opts: &TlsOptions) -> Result<Arc<ServerConfig>, CoreError> 
   } else {
     builder.with_no_client_auth()
   };
-  let config = builder.with_single_cert(certs(cert, "cert")?, key(k)?).map_err(|e| invalid("cert", e))?;
+  let config = builder.with_cert_resolver(certified_key(cert, k)?);
   Ok(Arc::new(config))
 }
 
