@@ -107,13 +107,27 @@ test('calls in flight fail when the server goes away (the original left them wai
 });
 
 test('reconnect follows the original schedule when max_attempts is set, and gives up', async () => {
-  const connection = ck.createConnection('127.0.0.1', 1, { max_attempts: 3, transport: ck.TFramedTransport });
-  const events = [];
-  connection.on('error', () => {});
-  connection.on('reconnecting', (e) => events.push(e));
-  await waitFor(connection, 'close', 5000);
-  assert.deepStrictEqual(events.map((e) => e.attempt), [1, 2, 3]);
-  assert.deepStrictEqual(events.map((e) => e.delay), [255, 433, 736]);
+  // The original's log lines come too: thrift's debug log, and stderr on giving up.
+  const logged = [];
+  ck.setLogFunc((line) => logged.push(line));
+  ck.setLogLevel('debug');
+  const { error: consoleError } = console;
+  console.error = (line) => logged.push(`stderr ${line}`);
+  try {
+    const connection = ck.createConnection('127.0.0.1', 1, { max_attempts: 3, transport: ck.TFramedTransport });
+    const events = [];
+    connection.on('error', () => {});
+    connection.on('reconnecting', (e) => events.push(e));
+    await waitFor(connection, 'close', 5000);
+    assert.deepStrictEqual(events.map((e) => e.attempt), [1, 2, 3]);
+    assert.deepStrictEqual(events.map((e) => e.delay), [255, 433, 736]);
+    assert.ok(logged.some((line) => /\[DEBUG\]\s+Retry connection in 433 ms$/.test(line)), logged.join('\n'));
+    assert.ok(logged.includes("stderr thrift: Couldn't get thrift connection after 3 attempts."), logged.join('\n'));
+  } finally {
+    console.error = consoleError;
+    ck.setLogLevel('error');
+    ck.setLogFunc(console.log);
+  }
 });
 
 test('TLS (certificate checked) and unix sockets, against the real server', async () => {

@@ -7,6 +7,8 @@
 
 const { EventEmitter } = require('node:events');
 const thrift = require('thrift');
+// thrift's own logger, which setLogLevel / setLogFunc configure.
+const log = require('thrift/lib/nodejs/lib/thrift/log');
 const { Client: CoreClient, Connection: CoreConnection } = require('../..');
 
 const { framingOptions, messageReader, payloadOf, transportFor } = require('./stack');
@@ -35,11 +37,13 @@ class Connection extends EventEmitter {
     this.forceClose = false;
     this._closed = false;
     this._lastError = undefined;
+    this._retryTotal = 0;
     const core = stream instanceof CoreConnection;
     this._native = core && stream.framed;
     const up = stream.encrypted && !core ? 'secureConnect' : 'connect';
     stream.on(up, () => {
       this.connected = true;
+      this._retryTotal = 0;
       // What a lost session left half-read is not the start of the next one's replies.
       if (!this._native) this._onData = this.transport.receiver((transport) => this._receive(transport, true));
       if (!this._native) {
@@ -55,7 +59,11 @@ class Connection extends EventEmitter {
     });
     stream.on('timeout', () => this.emit('timeout'));
     if (core) {
-      stream.on('reconnecting', ({ delay, attempt }) => this.emit('reconnecting', { delay, attempt }));
+      stream.on('reconnecting', ({ delay, attempt }) => {
+        this._retryTotal += delay;
+        log.debug(`Retry connection in ${delay} ms`);
+        this.emit('reconnecting', { delay, attempt });
+      });
       stream.on('disconnect', (error) => this._lost(error));
     }
     if (this._native) {
@@ -165,6 +173,12 @@ class Connection extends EventEmitter {
   }
 
   _gone() {
+    if (!this.connected && !this.forceClose && this.options.max_attempts > 0) {
+      // The original's words when reconnecting gives up, by the limit that ended it.
+      const budget = this.options.connect_timeout;
+      const why = budget > 0 && this._retryTotal >= budget ? `${this._retryTotal}ms` : `${this.options.max_attempts} attempts`;
+      console.error(`thrift: Couldn't get thrift connection after ${why}.`);
+    }
     if (this.connected || !this.forceClose) this._lost();
     this.connected = false;
     this._closed = true;
