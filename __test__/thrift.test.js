@@ -384,3 +384,33 @@ test('a client certificate in X.509 v1 (as Apache Thrift\'s test keys are) authe
   assert.ok(errors.length > 0, 'the failure is reported');
   secure.close();
 });
+
+test('promise style (code generated as es6): results, exceptions, and a rejection when the server goes away', async () => {
+  const es6 = path.join(out, 'es6');
+  fs.mkdirSync(es6);
+  execFileSync('thrift', ['--gen', 'js:node,es6', '-o', es6, path.join(__dirname, 'fixtures', 'thrift', 'calc.thrift')]);
+  const CalcEs6 = require(path.join(es6, 'gen-nodejs', 'Calc.js'));
+  const typesEs6 = require(path.join(es6, 'gen-nodejs', 'calc_types.js'));
+  const promised = { ...handler, add: async (a, b) => a + b, fail: async (why) => Promise.reject(new typesEs6.Oops({ why })) };
+  for (const lib of [real, ck]) {
+    const server = lib.createServer(CalcEs6, promised, { transport: lib.TFramedTransport, protocol: lib.TCompactProtocol });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const sockets = new Set();
+    server.on('connection', (s) => sockets.add(s));
+    const connection = ck.createConnection('127.0.0.1', server.address().port, { transport: ck.TFramedTransport, protocol: ck.TCompactProtocol });
+    connection.on('error', () => {});
+    const client = ck.createClient(CalcEs6, connection);
+    assert.strictEqual(await client.add(20, 22), 42);
+    await assert.rejects(client.fail('no'), (e) => e instanceof typesEs6.Oops && e.why === 'no');
+    assert.deepStrictEqual(await Promise.all([1, 2, 3].map((n) => client.add(n, n))), [2, 4, 6]);
+    if (lib === real) {
+      // A call in flight when the server drops the connection is rejected, not left pending.
+      const pending = client.slow(2000);
+      await new Promise((r) => setTimeout(r, 50));
+      for (const s of sockets) s.destroy();
+      await assert.rejects(pending, (e) => e instanceof Error);
+    }
+    connection.end();
+    server.close();
+  }
+});
