@@ -414,3 +414,25 @@ test('promise style (code generated as es6): results, exceptions, and a rejectio
     server.close();
   }
 });
+
+test('a connkit server answers out of order on one connection without the protocols warning "SeqId already set"', async () => {
+  const logged = [];
+  ck.setLogFunc((line) => logged.push(line));
+  try {
+    for (const [transport, protocol] of [['TFramedTransport', 'TCompactProtocol'], ['TBufferedTransport', 'TBinaryProtocol']]) {
+      const server = await serve(ck, transport, protocol);
+      const connection = ck.createConnection('127.0.0.1', server.address().port, { transport: ck[transport], protocol: ck[protocol] });
+      const client = ck.createClient(Calc, connection);
+      const order = [];
+      const slow = p((cb) => client.slow(60, cb)).then((r) => order.push(['slow', r.value]));
+      const quick = Promise.all([1, 2, 3].map((n) => p((cb) => client.add(n, 10, cb)).then((r) => order.push(['add', r.value]))));
+      await Promise.all([slow, quick]);
+      assert.deepStrictEqual(order, [['add', 11], ['add', 12], ['add', 13], ['slow', 60]]);
+      connection.end();
+      server.close();
+    }
+    assert.deepStrictEqual(logged.filter((line) => line.includes('SeqId')), []);
+  } finally {
+    ck.setLogFunc(console.log);
+  }
+});

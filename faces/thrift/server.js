@@ -31,10 +31,17 @@ function createMultiplexServer(processor, options = {}) {
     stream.on('error', (error) => server.listenerCount('error') > 0 && server.emit('error', error));
     stream.on('end', () => stream.end());
     const write = (buf) => stream.write(payloadOf(Transport, native, buf));
-    // A fresh output per request: the protocols keep the seqid of the reply they
-    // write, and warn when an output is reused.
+    // One output for the connection's replies, each written whole in one go. The
+    // protocols keep the seqid of the reply being written (the compact one never
+    // forgets it, and warns on the next), so it is forgotten once a reply is out.
+    const output = new Protocol(
+      transportFor(Transport, (buf) => {
+        output._seqid = null;
+        write(buf);
+      }),
+    );
     const respond = (input) => {
-      if (Protocol !== THeaderProtocol) return new Protocol(transportFor(Transport, write));
+      if (Protocol !== THeaderProtocol) return output;
       // The header protocol answers with headers only if the request had them.
       input.trans.onFlush = write;
       return input;
