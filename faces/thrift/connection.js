@@ -87,7 +87,9 @@ class Connection extends EventEmitter {
         const service = this.seqId2Service[header.rseqid];
         const client = service ? this.client[service] : this.client;
         client._reqs[dummy] = (err, success) => {
-          transport.commitPosition();
+          // A native reader's transport holds just this message and is refilled for
+          // the next; committing would copy it into a fresh zero-filled buffer.
+          if (partial) transport.commitPosition();
           const callback = client._reqs[header.rseqid];
           delete client._reqs[header.rseqid];
           if (service) delete this.seqId2Service[header.rseqid];
