@@ -36,12 +36,23 @@ function framingOptions(Transport, Protocol, maxFrameSize) {
 function messageReader(Transport) {
   if (Transport === TFramedTransport) return (bytes) => new TFramedTransport(bytes);
   const transport = new Transport();
+  if (Transport === TBufferedTransport) transport.read = readCopy;
   return (bytes) => {
     transport.inBuf = bytes;
     transport.readCursor = 0;
     transport.writeCursor = bytes.length;
     return transport;
   };
+}
+
+/** The buffered transport's read, a copy as there, into an uninitialised buffer
+ * (the original zero-fills it first). */
+function readCopy(len) {
+  this.ensureAvailable(len);
+  const buf = Buffer.allocUnsafe(len);
+  this.inBuf.copy(buf, 0, this.readCursor, this.readCursor + len);
+  this.readCursor += len;
+  return buf;
 }
 
 /** Makes a new `Transport` whose flush sends the same bytes with one copy into an
