@@ -72,7 +72,10 @@ function flushOnce() {
   const msg = Buffer.allocUnsafe(prefix + this.outCount);
   if (prefix) msg.writeInt32BE(this.outCount, 0);
   let pos = prefix;
-  for (const buf of this.outBuffers) pos += buf.copy(msg, pos);
+  for (const buf of this.outBuffers) {
+    msg.set(buf, pos);
+    pos += buf.length;
+  }
   if (this.onFlush) this.onFlush(msg, seqid);
   this.outBuffers = [];
   this.outCount = 0;
