@@ -1,7 +1,8 @@
 'use strict';
 
-// Writes from JS, coalesced: every write of one tick is copied into one buffer and
-// handed to the core in a single native call when the tick's microtasks run.
+// Writes from JS, coalesced: the writes of one tick are copied into one buffer and
+// handed to the core in a single native call when the tick's microtasks run (after
+// one early call for the tick's first KiB, see EARLY).
 // Record layout (little-endian): u32 id | u8 flags | u32 length | bytes.
 
 const { native, handleOf } = require('./bridge');
@@ -12,6 +13,11 @@ const HEADER = 9;
 // Writes this large go straight to the core: copying them first would cost more
 // than the call it saves.
 const DIRECT = 64 * 1024;
+// The first this-many bytes of a tick go out at once, the rest when the tick ends.
+// Replies to a burst of calls would otherwise leave in one batch, and the peer would
+// sit idle until the whole burst was handled: in lockstep, each side waits half the
+// time. One early hand-over per tick lets the peer start on the first replies.
+const EARLY = 1024;
 
 let batch = Buffer.allocUnsafe(256 * 1024);
 let used = 0;
@@ -23,19 +29,33 @@ function acked(id, total) {
   if (handle !== undefined) handle._written(total);
 }
 
-function flush() {
-  scheduled = false;
-  if (used === 0) return;
+// Acks of the batches handed over early this tick, resolved at its flush.
+let early = [];
+let sentEarly = false;
+
+/** Hands the queued batch to the core now. */
+function send() {
   const acks = native.writeBatch(batch.subarray(0, used));
   used = 0;
-  if (acks !== null && acks !== undefined) {
-    for (let i = 0; i < acks.length; i += 2) acked(acks[i], acks[i + 1]);
-  }
+  if (acks !== null && acks !== undefined) early.push(acks);
+}
+
+function flush() {
+  scheduled = false;
+  sentEarly = false;
+  if (used > 0) send();
+  const lists = early;
+  early = [];
+  for (const acks of lists) resolve(acks);
+}
+
+function resolve(acks) {
+  for (let i = 0; i < acks.length; i += 2) acked(acks[i], acks[i + 1]);
 }
 
 function reserve(n) {
   if (used + n <= batch.length) return;
-  flush();
+  send();
   if (n > batch.length) batch = Buffer.allocUnsafe(n);
 }
 
@@ -54,6 +74,10 @@ function header(id, flags, len) {
 }
 
 function schedule() {
+  if (!sentEarly && used >= EARLY) {
+    sentEarly = true;
+    send();
+  }
   if (!scheduled) {
     scheduled = true;
     queueMicrotask(flush);
