@@ -36,7 +36,20 @@ function rethrow(err) {
 // loop runs once per message.
 const u32 = (b, at) => (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16)) + b[at + 3] * 0x1000000;
 
+// Whether JS is handling a batch of events: what it writes then answers a peer.
+let dispatching = false;
+const isDispatching = () => dispatching;
+
 function dispatch(batch) {
+  dispatching = true;
+  try {
+    deliver(batch);
+  } finally {
+    dispatching = false;
+  }
+}
+
+function deliver(batch) {
   const end = batch.length;
   let at = 0;
   while (at + HEADER <= end) {
@@ -116,4 +129,4 @@ class Liveness {
   }
 }
 
-module.exports = { Kind, register, unregister, handleOf, Liveness, native };
+module.exports = { Kind, register, unregister, handleOf, isDispatching, Liveness, native };

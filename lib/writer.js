@@ -5,7 +5,7 @@
 // one early call for the tick's first KiB, see EARLY).
 // Record layout (little-endian): u32 id | u8 flags | u32 length | bytes.
 
-const { native, handleOf } = require('./bridge');
+const { native, handleOf, isDispatching } = require('./bridge');
 
 const FRAME = 1;
 const ACK = 2;
@@ -13,10 +13,12 @@ const HEADER = 9;
 // Writes this large go straight to the core: copying them first would cost more
 // than the call it saves.
 const DIRECT = 64 * 1024;
-// The first this-many bytes of a tick go out at once, the rest when the tick ends.
-// Replies to a burst of calls would otherwise leave in one batch, and the peer would
-// sit idle until the whole burst was handled: in lockstep, each side waits half the
-// time. One early hand-over per tick lets the peer start on the first replies.
+// While JS handles incoming events, the first this-many bytes it writes go out at
+// once, the rest when the tick ends. Answers to a burst of calls would otherwise leave
+// in one batch, and the peer would sit idle until the whole burst was handled: in
+// lockstep, each side waits half the time. One early hand-over per tick lets the peer
+// start on the first answers. (Writes made on a sender's own initiative stay in one
+// batch: waking receivers early only takes CPU from the sender.)
 const EARLY = 1024;
 
 let batch = Buffer.allocUnsafe(256 * 1024);
@@ -74,7 +76,7 @@ function header(id, flags, len) {
 }
 
 function schedule() {
-  if (!sentEarly && used >= EARLY) {
+  if (!sentEarly && used >= EARLY && isDispatching()) {
     sentEarly = true;
     send();
   }
