@@ -436,3 +436,26 @@ test('a connkit server answers out of order on one connection without the protoc
     ck.setLogFunc(console.log);
   }
 });
+
+test('a connkit server over TLS and over a unix socket, called by real clients', async () => {
+  const certs = makeCerts();
+  const secure = ck.createServer(Calc, handler, { tls: { key: certs.key, cert: certs.cert } });
+  await new Promise((resolve) => secure.listen(0, '127.0.0.1', resolve));
+  const tlsConnection = real.createSSLConnection('localhost', secure.address().port, { ca: certs.ca });
+  const tlsClient = real.createClient(Calc, tlsConnection);
+  assert.deepStrictEqual(await p((cb) => tlsClient.add(20, 22, cb)), { error: null, value: 42 });
+  assert.strictEqual(tlsConnection.connection.authorized, true, 'the real client checked the certificate');
+  tlsConnection.end();
+  secure.close();
+
+  const file = tmpSocket('thrift-ck.sock');
+  const local = ck.createServer(Calc, handler, { transport: ck.TBufferedTransport, protocol: ck.TCompactProtocol });
+  await new Promise((resolve) => local.listen(file, resolve));
+  const udsConnection = real.createUDSConnection(file, { transport: real.TBufferedTransport, protocol: real.TCompactProtocol });
+  const udsClient = real.createClient(Calc, udsConnection);
+  await waitFor(udsConnection, 'connect');
+  const pair = new types.Pair({ a: 3, b: 'uds', c: [], d: {} });
+  assert.strictEqual((await p((cb) => udsClient.echo(pair, cb))).value.b, 'uds');
+  udsConnection.end();
+  local.close();
+});
