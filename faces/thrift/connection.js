@@ -44,9 +44,9 @@ class Connection extends EventEmitter {
     stream.on(up, () => {
       this.connected = true;
       this._retryTotal = 0;
-      // What a lost session left half-read is not the start of the next one's replies.
-      if (!this._native) this._onData = this.transport.receiver((transport) => this._receive(transport, true));
       if (!this._native) {
+        // What a lost session left half-read is not the start of the next one's replies.
+        this._onData = this.transport.receiver((transport) => this._receive(transport, true));
         stream.setTimeout?.(options.timeout || 0);
         stream.setNoDelay?.();
       }
