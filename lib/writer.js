@@ -31,23 +31,23 @@ function acked(id, total) {
   if (handle !== undefined) handle._written(total);
 }
 
-// Acks of the batches handed over early this tick, resolved at its flush.
-let early = [];
+// Acks of the batches handed over this tick, resolved at its flush.
+let pending = [];
 let sentEarly = false;
 
 /** Hands the queued batch to the core now. */
 function send() {
   const acks = native.writeBatch(batch.subarray(0, used));
   used = 0;
-  if (acks !== null && acks !== undefined) early.push(acks);
+  if (acks !== null && acks !== undefined) pending.push(acks);
 }
 
 function flush() {
   scheduled = false;
   sentEarly = false;
   if (used > 0) send();
-  const lists = early;
-  early = [];
+  const lists = pending;
+  pending = [];
   for (const acks of lists) resolve(acks);
 }
 
