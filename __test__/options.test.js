@@ -24,6 +24,8 @@ test('wrong option types throw a TypeError at once, before anything connects', (
   throwsType(() => ck.createConnection({ port: 1, noDelay: 'yes' }));
   throwsType(() => ck.createConnection({ port: 1, keepAlive: -1 }));
   throwsType(() => ck.createConnection({ transport: 'tls', port: 1, ca: 42 }));
+  throwsType(() => ck.createConnection({ transport: 'tls', port: 1, pfx: Buffer.alloc(1) }), 'ERR_CONNKIT_UNSUPPORTED_OPTION', /"pfx"/);
+  throwsType(() => ck.createServer({ transport: 'tls', key: 'k', cert: 'c', ciphers: 'ALL' }), 'ERR_CONNKIT_UNSUPPORTED_OPTION', /"ciphers"/);
   throwsType(() => ck.createConnection({ path: '/tmp/x', framing: { delimiter: '' } }), 'ERR_INVALID_ARG_VALUE');
   throwsType(() => ck.createConnection({ path: '/tmp/x', framing: 'lines' }), 'ERR_INVALID_ARG_VALUE');
   throwsType(() => ck.createConnection({ command: 'x', args: 'y' }));

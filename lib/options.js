@@ -3,7 +3,7 @@
 // Validation of connkit's own options, with Node-style TypeErrors thrown at once,
 // and their translation into the normalised form the core takes (src/node/options.rs).
 
-const { invalidType, invalidValue } = require('./errors');
+const { invalidType, invalidValue, withCode } = require('./errors');
 
 const TRANSPORTS = ['tcp', 'tls', 'unix', 'stdio'];
 const SERVER_TRANSPORTS = ['tcp', 'tls', 'unix'];
@@ -38,7 +38,22 @@ function transportOf(opts, allowed) {
   return 'tcp';
 }
 
+// Node TLS options the core (rustls, PEM key, cert and ca) cannot honour: refused
+// rather than ignored, since ignoring them would weaken what the caller asked for.
+const UNSUPPORTED_TLS = ['pfx', 'passphrase', 'ciphers', 'minVersion', 'maxVersion', 'secureProtocol', 'secureContext', 'checkServerIdentity', 'crl', 'ecdhCurve', 'sigalgs', 'session', 'ALPNProtocols', 'SNICallback'];
+// secureProtocol values that mean "any version the library has", as the core's are.
+const ANY_VERSION = ['TLS_method', 'TLS_client_method', 'TLS_server_method', 'SSLv23_method', 'SSLv23_client_method', 'SSLv23_server_method'];
+
+/** Throws ERR_CONNKIT_UNSUPPORTED_OPTION for the first option in UNSUPPORTED_TLS that is set. */
+function refuseUnsupportedTls(opts) {
+  for (const name of UNSUPPORTED_TLS) {
+    if (opts[name] === undefined || (name === 'secureProtocol' && ANY_VERSION.includes(opts[name]))) continue;
+    throw withCode(TypeError, 'ERR_CONNKIT_UNSUPPORTED_OPTION', `The "${name}" option is not supported by connkit's TLS (PEM key, cert and ca only)`);
+  }
+}
+
 function tlsOf(opts) {
+  refuseUnsupportedTls(opts);
   const ca = opts.ca;
   if (ca !== undefined && !isBytes(ca) && !(Array.isArray(ca) && ca.every(isBytes))) {
     throw invalidType('ca', 'a string, Buffer, or an array of them', ca);
@@ -196,4 +211,4 @@ function listenOptions(options, { located = true } = {}) {
   };
 }
 
-module.exports = { connectOptions, listenOptions, plainObject };
+module.exports = { connectOptions, listenOptions, plainObject, refuseUnsupportedTls };

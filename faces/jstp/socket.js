@@ -7,6 +7,7 @@
 const { EventEmitter } = require('node:events');
 const { Connection: CoreConnection } = require('../../lib/connection');
 const { Server: CoreServer } = require('../../lib/server');
+const { refuseUnsupportedTls } = require('../../lib/options');
 const { fromJson, parse } = require('./serde');
 const { JstpServer, serverFactory } = require('./server');
 const { connectFn, connectAndInspectFn, reconnectFn } = require('./client');
@@ -80,10 +81,6 @@ function jstpError(error) {
   return wrapped;
 }
 
-// tls.connect options the core does not implement: refused rather than ignored,
-// since ignoring them would weaken what the caller asked for.
-const UNSUPPORTED = ['checkServerIdentity', 'pfx', 'passphrase', 'secureContext', 'minVersion', 'maxVersion', 'ciphers'];
-
 /** Core options from what `net.connect` / `tls.connect` take: (options),
  * (port[, host][, options]) or (path[, options]). */
 function dialOptions(args, secure) {
@@ -95,12 +92,7 @@ function dialOptions(args, secure) {
     options.port = Number(first);
   } else if (typeof first === 'string') options = { ...(second ?? {}), path: first };
   if (options.host === undefined && options.path === undefined) options.host = 'localhost';
-  const unsupported = UNSUPPORTED.find((name) => options[name] !== undefined);
-  if (unsupported) {
-    const error = new TypeError(`The "${unsupported}" option is not supported by connkit/jstp`);
-    error.code = 'ERR_CONNKIT_UNSUPPORTED_OPTION';
-    throw error;
-  }
+  if (secure) refuseUnsupportedTls(options);
   const { port, host, path, ca, cert, key, servername, rejectUnauthorized, timeout, noDelay, keepAlive } = options;
   return {
     port,
