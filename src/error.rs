@@ -65,6 +65,7 @@ impl From<FrameError> for CoreError {
     let code = match e {
       FrameError::TooLarge { .. } => "ERR_FRAME_TOO_LARGE",
       FrameError::Malformed { .. } => "ERR_FRAME_MALFORMED",
+      FrameError::Closed { .. } => "ERR_WS_CLOSED",
     };
     CoreError::new(code, e.to_string())
   }

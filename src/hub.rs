@@ -8,12 +8,16 @@ use std::sync::{Arc, Mutex};
 
 use crate::bridge::Bridge;
 use crate::conn::{self, Origin, Shared};
+use crate::http::client::{Client as HttpClient, ClientOptions as HttpOptions};
+use crate::http::server::{self as web, WebOptions, WebServer};
 use crate::runtime;
 use crate::server::{self, Server, ServerOptions};
 
 enum Handle {
   Conn(Arc<Shared>),
   Server(Arc<Server>),
+  Http(Arc<HttpClient>),
+  Web(Arc<WebServer>),
 }
 
 pub struct Hub {
@@ -68,6 +72,46 @@ impl Hub {
     id
   }
 
+  pub fn web_listen(self: &Arc<Self>, options: WebOptions) -> u32 {
+    let id = self.next_id();
+    let handle = Arc::new(WebServer::default());
+    self.handles.lock().unwrap().insert(id, Handle::Web(handle.clone()));
+    let hub = self.clone();
+    runtime::get().spawn(async move {
+      web::run(hub.clone(), id, handle, options).await;
+      hub.handles.lock().unwrap().remove(&id);
+    });
+    id
+  }
+
+  pub fn web(&self, id: u32) -> Option<Arc<WebServer>> {
+    match self.handles.lock().unwrap().get(&id) {
+      Some(Handle::Web(w)) => Some(w.clone()),
+      _ => None,
+    }
+  }
+
+  /// An HTTP client lives until `close_http`; its requests each run on their own.
+  pub fn http_client(self: &Arc<Self>, options: HttpOptions) -> u32 {
+    let id = self.next_id();
+    let client = HttpClient::new(id, self.bridge.clone(), options);
+    self.handles.lock().unwrap().insert(id, Handle::Http(client));
+    id
+  }
+
+  pub fn http(&self, id: u32) -> Option<Arc<HttpClient>> {
+    match self.handles.lock().unwrap().get(&id) {
+      Some(Handle::Http(c)) => Some(c.clone()),
+      _ => None,
+    }
+  }
+
+  pub fn close_http(&self, id: u32) {
+    if let Some(Handle::Http(c)) = self.handles.lock().unwrap().remove(&id) {
+      c.close();
+    }
+  }
+
   pub fn conn(&self, id: u32) -> Option<Arc<Shared>> {
     match self.handles.lock().unwrap().get(&id) {
       Some(Handle::Conn(c)) => Some(c.clone()),
@@ -76,8 +120,10 @@ impl Hub {
   }
 
   pub fn close_server(&self, id: u32) {
-    if let Some(Handle::Server(s)) = self.handles.lock().unwrap().get(&id) {
-      s.close();
+    match self.handles.lock().unwrap().get(&id) {
+      Some(Handle::Server(s)) => s.close(),
+      Some(Handle::Web(w)) => w.close(),
+      _ => {}
     }
   }
 
@@ -87,6 +133,8 @@ impl Hub {
       match handle {
         Handle::Conn(c) => c.control(conn::Control::Destroy),
         Handle::Server(s) => s.close(),
+        Handle::Http(c) => c.close(),
+        Handle::Web(w) => w.close(),
       }
     }
   }

@@ -1,10 +1,11 @@
 //! connkit: a native connection core for Node.js.
 //!
 //! Layers, from the wire up:
-//! - [`codec`]: framing (raw, delimited, length-prefixed, JSTP's mdsf, Thrift messages), with size limits.
-//! - [`transport`]: dialing and listening over TCP, TLS, unix sockets and child stdio.
+//! - [`codec`]: framing (raw, delimited, length-prefixed, JSTP's mdsf, Thrift messages, WebSocket), with size limits.
+//! - [`transport`]: dialing and listening over TCP, TLS, unix sockets and child stdio; WebSocket handshakes.
 //! - [`policy`]: the reconnect schedule.
 //! - [`conn`] / [`server`]: the tasks that drive connections and accept loops.
+//! - [`http`]: request/response over HTTP/1.1, and a web server that upgrades WebSockets.
 //! - [`bridge`] / [`hub`]: batched delivery of events to one JS environment.
 //! - `node`: the Node-API functions `lib/native.js` calls.
 
@@ -14,6 +15,7 @@ pub mod bridge;
 pub mod codec;
 pub mod conn;
 pub mod error;
+pub mod http;
 pub mod hub;
 pub mod policy;
 pub mod runtime;

@@ -25,10 +25,19 @@ pub enum Kind {
   Close = 10,
   /// The child process of a stdio connection exited; payload: JSON `{code, signal}`.
   Exit = 11,
+  /// The peer closed its WebSocket; payload: JSON `{code, reason}`. `End` follows.
+  PeerClosed = 12,
   /// Server bound; payload: JSON address.
   Listening = 20,
   /// Server accepted; payload: u32 LE connection id, then JSON addresses.
   Connection = 21,
   /// Server stopped listening.
   ServerClose = 22,
+  /// A web server's request for JS; payload: u32 LE request number, u32 LE service
+  /// index, then the body.
+  Request = 23,
+  /// An HTTP client's answer; payload: u32 LE request number, u16 LE status, body.
+  Response = 30,
+  /// An HTTP request failed; payload: u32 LE request number, then JSON error.
+  RequestFailed = 31,
 }

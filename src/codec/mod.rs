@@ -8,6 +8,7 @@ mod delimited;
 mod length;
 pub mod mdsf;
 mod thrift;
+pub mod ws;
 
 use bytes::{Bytes, BytesMut};
 
@@ -15,6 +16,7 @@ pub use delimited::Delimited;
 pub use length::LengthPrefixed;
 pub use mdsf::Jstp;
 pub use thrift::{Protocol as ThriftProtocol, ThriftMessages};
+pub use ws::WebSocket;
 
 /// Default ceiling for one frame: large enough for any sane message, small enough that
 /// a peer cannot make us buffer without bound.
@@ -26,6 +28,8 @@ pub enum FrameError {
   TooLarge { size: usize, max: usize },
   /// A frame's content does not parse; `offset` is a byte offset into it.
   Malformed { offset: usize, reason: &'static str },
+  /// The peer closed the WebSocket (a close frame, §5.5.1): the end of the stream.
+  Closed { code: u16, reason: String },
 }
 
 impl std::fmt::Display for FrameError {
@@ -35,6 +39,7 @@ impl std::fmt::Display for FrameError {
         write!(f, "frame of {size} bytes exceeds the maximum of {max} bytes")
       }
       FrameError::Malformed { offset, reason } => write!(f, "malformed frame at byte {offset}: {reason}"),
+      FrameError::Closed { code, reason } => write!(f, "the peer closed the WebSocket ({code} {reason})"),
     }
   }
 }
@@ -51,6 +56,8 @@ pub enum Codec {
   Jstp(Jstp),
   /// Thrift messages on an unframed stream, found by walking their structure.
   Thrift(ThriftMessages),
+  /// WebSocket messages, optionally carrying another codec's frames.
+  WebSocket(WebSocket),
 }
 
 impl Codec {
@@ -64,6 +71,7 @@ impl Codec {
       Codec::LengthPrefixed(c) => c.decode(buf),
       Codec::Jstp(c) => c.decode(buf),
       Codec::Thrift(c) => c.decode(buf),
+      Codec::WebSocket(c) => c.decode(buf),
     }
   }
 
@@ -78,6 +86,23 @@ impl Codec {
       Codec::LengthPrefixed(c) => c.encode(payload, out),
       Codec::Jstp(c) => c.encode(payload, out),
       Codec::Thrift(c) => c.encode(payload, out),
+      Codec::WebSocket(c) => c.encode(payload, out),
+    }
+  }
+
+  /// Bytes the codec owes the peer after decoding (a WebSocket's pongs and close).
+  pub fn take_replies(&mut self) -> Option<Bytes> {
+    match self {
+      Codec::WebSocket(c) => c.take_replies(),
+      _ => None,
+    }
+  }
+
+  /// The same settings with state of its own, for a new connection.
+  pub fn for_connection(&self) -> Codec {
+    match self {
+      Codec::WebSocket(c) => Codec::WebSocket(c.for_connection()),
+      other => other.clone(),
     }
   }
 

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::outbox::Chunk;
 use super::{clock, Control, Options, Origin, ReadEnd, ReadHandoff, Shared, State, Stats};
 use crate::bridge::{Bridge, Kind};
-use crate::codec::Codec;
+use crate::codec::{Codec, FrameError};
 use crate::error::CoreError;
 use crate::policy::backoff::{Backoff, Next};
 use crate::transport::{dial, ChildProcess, Sink, SocketOptions, Stream};
@@ -145,7 +145,7 @@ impl Driver {
           self.finish(ended)
         }
       },
-      Origin::Dial { target, tls, backoff } => self.dial_loop(target, tls, backoff).await,
+      Origin::Dial { route, backoff } => self.dial_loop(route, backoff).await,
     };
     self.shared.stats.set_state(State::Closed);
     let stats = self.shared.snapshot().to_json();
@@ -164,9 +164,9 @@ impl Driver {
     }
   }
 
-  async fn dial_loop(&mut self, target: crate::transport::Target, tls: Option<dial::Tls>, mut backoff: Option<Backoff>) -> bool {
+  async fn dial_loop(&mut self, route: Box<dial::Route>, mut backoff: Option<Backoff>) -> bool {
     loop {
-      let attempt = dial::dial(&target, tls.as_ref(), self.options.connect_timeout);
+      let attempt = dial::dial(&route, self.options.connect_timeout);
       let error = match self.until_destroyed(attempt).await {
         Err(Stopped) => return false,
         Ok(Ok(dialed)) => {
@@ -458,8 +458,16 @@ impl Driver {
         Step::Read(Ok(n)) => {
           Stats::add(&self.shared.stats.bytes_in, n as u64);
           self.idle.rearm();
-          if let Err(e) = self.deliver(io) {
-            return Ended::Lost(Some(e));
+          match self.deliver(io) {
+            Ok(Delivered::More) => {}
+            // A WebSocket's close: our answer goes out with what is queued, then we end.
+            Ok(Delivered::Closed(code, reason)) => {
+              self.emit_json(Kind::PeerClosed, json!({ "code": code, "reason": reason }));
+              reading = false;
+              self.emit(Kind::End, b"");
+              peer_gone = true;
+            }
+            Err(e) => return Ended::Lost(Some(e)),
           }
         }
         Step::Read(Err(e)) => return Ended::Lost(Some(CoreError::io(&e, "read"))),
@@ -510,14 +518,16 @@ impl Driver {
     }
   }
 
-  /// Hands every complete frame (or, unframed, every byte) read so far to JS.
-  fn deliver(&self, io: &mut Io) -> Result<(), CoreError> {
+  /// Hands every complete frame (or, unframed, every byte) read so far to JS, and
+  /// queues what the codec owes the peer (a WebSocket's pongs and close).
+  fn deliver(&self, io: &mut Io) -> Result<Delivered, CoreError> {
     let kind = if io.codec.is_framed() { Kind::Frame } else { Kind::Data };
     let mut frames = Vec::new();
     let result = loop {
       match io.codec.decode(&mut io.inbuf) {
         Ok(Some(frame)) => frames.push(frame),
-        Ok(None) => break Ok(()),
+        Ok(None) => break Ok(Delivered::More),
+        Err(FrameError::Closed { code, reason }) => break Ok(Delivered::Closed(code, reason)),
         Err(e) => break Err(CoreError::from(e)),
       }
     };
@@ -526,8 +536,18 @@ impl Driver {
       Stats::add(&self.shared.stats.frames_in, frames.len() as u64);
       self.bridge.push_each(self.shared.id, kind, &frames);
     }
+    if let Some(replies) = io.codec.take_replies() {
+      self.shared.write_control(replies);
+    }
     result
   }
+}
+
+/// What reading brought, past the frames handed to JS.
+enum Delivered {
+  More,
+  /// The peer closed its WebSocket with this code and reason.
+  Closed(u16, String),
 }
 
 /// The socket and the bytes in flight on it.

@@ -18,7 +18,7 @@ use crate::bridge::{Bridge, Kind};
 use crate::codec::Codec;
 use crate::error::CoreError;
 use crate::policy::backoff::Backoff;
-use crate::transport::{dial::Tls, Target};
+use crate::transport::dial::Route;
 
 pub use driver::Driver;
 pub use outbox::{Outbox, Queued};
@@ -120,8 +120,9 @@ pub fn clock() -> u64 {
 
 impl Shared {
   /// Creates a connection and the driver that will run it on the runtime.
-  pub fn new(id: u32, bridge: Arc<Bridge>, options: Options) -> (Arc<Shared>, driver::Driver) {
+  pub fn new(id: u32, bridge: Arc<Bridge>, mut options: Options) -> (Arc<Shared>, driver::Driver) {
     let (tx, rx) = mpsc::unbounded_channel();
+    options.codec = options.codec.for_connection();
     let shared = Arc::new(Shared {
       id,
       outbox: Mutex::new(Outbox::new(options.offline_limit)),
@@ -215,6 +216,26 @@ impl Shared {
     }
   }
 
+  /// Queues protocol bytes of the core's own (a WebSocket's control frames): JS did
+  /// not write them, so they count toward none of its totals.
+  pub fn write_control(&self, bytes: bytes::Bytes) {
+    let queued = self.outbox.lock().unwrap().push(&bytes, 0);
+    if let Ok(Queued::Pending(_)) = queued {
+      self.wake_writer.notify_one();
+    }
+  }
+
+  /// Closes a WebSocket: a close frame with `code` and `reason`, then the end.
+  /// Other connections simply end.
+  pub fn close_websocket(&self, code: Option<u16>, reason: &str) {
+    if let Codec::WebSocket(ws) = &self.encoder {
+      let mut frame = bytes::BytesMut::new();
+      ws.close_frame(code, reason, &mut frame);
+      self.write_control(frame.freeze());
+    }
+    self.control(Control::End);
+  }
+
   pub fn snapshot(&self) -> Snapshot {
     let s = &self.stats;
     Snapshot {
@@ -289,6 +310,6 @@ impl Snapshot {
 
 /// How a connection comes to be.
 pub enum Origin {
-  Dial { target: Target, tls: Option<Tls>, backoff: Option<Backoff> },
+  Dial { route: Box<Route>, backoff: Option<Backoff> },
   Accepted(crate::transport::Incoming),
 }

@@ -2,6 +2,7 @@
 //! only by `lib/native.js` and its callers. Handles are numeric ids; events come back
 //! through the environment's bridge.
 
+mod http;
 mod options;
 mod reader;
 mod uv;

@@ -7,11 +7,13 @@ use napi::bindgen_prelude::Buffer;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
+use crate::codec::ws::{Role, WebSocket};
 use crate::codec::{Codec, Delimited, Jstp, LengthPrefixed, ThriftMessages, ThriftProtocol, DEFAULT_MAX_FRAME};
 use crate::conn::{self, Origin};
 use crate::policy::backoff::{schedules, Backoff, Cap, Jitter, Policy};
 use crate::server::ServerOptions;
-use crate::transport::dial::Tls;
+use crate::transport::dial::{Route, Tls};
+use crate::transport::ws::Handshake;
 use crate::transport::tls::{self, TlsOptions};
 use crate::transport::{Bind, Target};
 
@@ -64,6 +66,16 @@ pub struct ConnectionConfig {
   pub resend_unsent: Option<bool>,
 }
 
+/// A client's WebSocket handshake.
+#[napi(object)]
+pub struct WebSocketConfig {
+  /// The `Host` header.
+  pub host: String,
+  pub path: String,
+  /// Extra request headers as `[name, value, name, value, ...]`.
+  pub headers: Option<Vec<String>>,
+}
+
 #[napi(object)]
 pub struct ConnectConfig {
   /// "tcp" | "tls" | "unix" | "stdio"
@@ -75,6 +87,8 @@ pub struct ConnectConfig {
   pub args: Option<Vec<String>>,
   pub tls: Option<TlsConfig>,
   pub reconnect: Option<ReconnectConfig>,
+  /// Upgrade to a WebSocket after connecting; frames then travel as its messages.
+  pub websocket: Option<WebSocketConfig>,
   pub connection: ConnectionConfig,
 }
 
@@ -199,6 +213,17 @@ pub fn policy(r: &ReconnectConfig) -> Result<Policy> {
 }
 
 pub fn connect(c: &ConnectConfig) -> Result<(conn::Options, Origin)> {
+  let route = route(c)?;
+  let backoff = c.reconnect.as_ref().map(policy).transpose()?.map(Backoff::new);
+  let mut options = connection(&c.connection)?;
+  if route.websocket.is_some() {
+    options.codec = websocket(Role::Client, options.codec, c.connection.framing.as_ref());
+  }
+  Ok((options, Origin::Dial { route: Box::new(route), backoff }))
+}
+
+/// Where and how a client dials.
+pub fn route(c: &ConnectConfig) -> Result<Route> {
   let target = match c.transport.as_str() {
     "tcp" | "tls" => Target::Tcp { host: c.host.clone().unwrap_or_else(|| "localhost".into()), port: required(c.port, "port")? as u16 },
     "unix" => Target::Unix { path: required(c.path.clone(), "path")? },
@@ -212,8 +237,20 @@ pub fn connect(c: &ConnectConfig) -> Result<(conn::Options, Origin)> {
     }
     _ => None,
   };
-  let backoff = c.reconnect.as_ref().map(policy).transpose()?.map(Backoff::new);
-  Ok((connection(&c.connection)?, Origin::Dial { target, tls, backoff }))
+  let websocket = c.websocket.as_ref().map(|w| Handshake { host: w.host.clone(), path: w.path.clone(), headers: pairs(w.headers.as_deref()) });
+  Ok(Route { target, tls, websocket })
+}
+
+/// `[name, value, ...]` as pairs.
+pub fn pairs(flat: Option<&[String]>) -> Vec<(String, String)> {
+  flat.unwrap_or_default().chunks_exact(2).map(|p| (p[0].clone(), p[1].clone())).collect()
+}
+
+/// WebSocket messages around `framing`'s frames; unframed, each message is a frame.
+pub fn websocket(role: Role, framing: Codec, config: Option<&FramingConfig>) -> Codec {
+  let max = config.and_then(|f| f.max_frame).map_or(DEFAULT_MAX_FRAME, |m| m as usize);
+  let inner = framing.is_framed().then_some(framing);
+  Codec::WebSocket(WebSocket::new(role, inner, max))
 }
 
 pub fn listen(c: &ListenConfig) -> Result<ServerOptions> {

@@ -9,7 +9,7 @@ use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::TlsConnector;
 
 use super::stdio::{self, ChildProcess};
-use super::Stream;
+use super::{ws, Stream};
 use crate::error::CoreError;
 
 #[derive(Debug, Clone)]
@@ -27,20 +27,35 @@ pub struct Tls {
   pub server_name: ServerName<'static>,
 }
 
+/// Everything that decides how to reach a peer.
+#[derive(Clone)]
+pub struct Route {
+  pub target: Target,
+  pub tls: Option<Tls>,
+  /// Upgrade the connection to a WebSocket, with this handshake.
+  pub websocket: Option<ws::Handshake>,
+}
+
 pub struct Dialed {
   pub stream: Stream,
   /// Set for `Target::Stdio`: the driver waits on it to report the exit.
   pub child: Option<ChildProcess>,
 }
 
-/// Opens one connection to `target`, within `timeout` if given.
-pub async fn dial(target: &Target, tls: Option<&Tls>, timeout: Option<Duration>) -> Result<Dialed, CoreError> {
-  let attempt = open(target, tls);
+/// Opens one connection along `route`, within `timeout` if given.
+pub async fn dial(route: &Route, timeout: Option<Duration>) -> Result<Dialed, CoreError> {
+  let attempt = async {
+    let dialed = open(&route.target, route.tls.as_ref()).await?;
+    match &route.websocket {
+      None => Ok(dialed),
+      Some(hs) => Ok(Dialed { stream: ws::connect(dialed.stream, hs).await?, ..dialed }),
+    }
+  };
   match timeout {
     None => attempt.await,
     Some(t) => match tokio::time::timeout(t, attempt).await {
       Ok(r) => r,
-      Err(_) => Err(timed_out(target)),
+      Err(_) => Err(timed_out(&route.target)),
     },
   }
 }

@@ -38,6 +38,11 @@ pub struct Incoming {
 }
 
 impl Incoming {
+  /// A connection already set up elsewhere (a WebSocket hyper upgraded).
+  pub fn established(stream: Stream) -> Self {
+    Incoming { stream, tls: None }
+  }
+
   pub fn addresses(&self) -> super::Addresses {
     self.stream.addresses()
   }

@@ -6,6 +6,7 @@ pub mod listen;
 mod sink;
 pub mod stdio;
 pub mod tls;
+pub mod ws;
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
@@ -22,12 +23,15 @@ pub use sink::{split, Sink};
 pub use stdio::{ChildPipes, ChildProcess};
 
 pub type TlsStream = tokio_rustls::TlsStream<TcpStream>;
+/// A connection hyper handed over after an HTTP upgrade (a WebSocket's).
+pub type Upgraded = hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>;
 
 pub enum Stream {
   Tcp(TcpStream),
   Unix(UnixStream),
   Tls(Box<TlsStream>),
   Stdio(ChildPipes),
+  Upgraded(Box<Upgraded>),
 }
 
 /// Both ends of a connection, as Node names them on a socket.
@@ -70,7 +74,7 @@ impl Stream {
     match self {
       Stream::Tcp(s) => Addresses::of_tcp(s),
       Stream::Tls(s) => Addresses::of_tcp(s.get_ref().0),
-      Stream::Unix(_) | Stream::Stdio(_) => Addresses::default(),
+      Stream::Unix(_) | Stream::Stdio(_) | Stream::Upgraded(_) => Addresses::default(),
     }
   }
 
@@ -80,7 +84,7 @@ impl Stream {
     match self {
       Stream::Tcp(s) => Some(s.as_raw_fd()),
       Stream::Unix(s) => Some(s.as_raw_fd()),
-      Stream::Tls(_) | Stream::Stdio(_) => None,
+      Stream::Tls(_) | Stream::Stdio(_) | Stream::Upgraded(_) => None,
     }
   }
 
@@ -143,6 +147,7 @@ macro_rules! each_stream {
       Stream::Unix($s) => $e,
       Stream::Tls($s) => $e,
       Stream::Stdio($s) => $e,
+      Stream::Upgraded($s) => $e,
     }
   };
 }
@@ -172,6 +177,7 @@ impl AsyncWrite for Stream {
       Stream::Unix(s) => s.is_write_vectored(),
       Stream::Tls(s) => s.is_write_vectored(),
       Stream::Stdio(s) => s.is_write_vectored(),
+      Stream::Upgraded(s) => s.is_write_vectored(),
     }
   }
 
