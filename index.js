@@ -6,6 +6,8 @@
 const { Connection } = require('./lib/connection');
 const { Server, createServer } = require('./lib/server');
 const { plainObject } = require('./lib/options');
+const { HttpClient } = require('./lib/http-client');
+const { WebServer } = require('./lib/web-server');
 
 /** A connection that reconnects by default (jittered exponential backoff). */
 class Client extends Connection {
@@ -19,4 +21,4 @@ function createConnection(options, connectListener) {
   return new Connection(options, connectListener);
 }
 
-module.exports = { createConnection, Connection, Client, Server, createServer };
+module.exports = { createConnection, Connection, Client, Server, createServer, HttpClient, WebServer };

@@ -20,9 +20,13 @@ const Kind = Object.freeze({
   Disconnect: 9,
   Close: 10,
   Exit: 11,
+  PeerClosed: 12,
   Listening: 20,
   Connection: 21,
   ServerClose: 22,
+  Request: 23,
+  Response: 30,
+  RequestFailed: 31,
 });
 
 const HEADER = 9;

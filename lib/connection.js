@@ -9,7 +9,7 @@ const { EventEmitter } = require('node:events');
 const { StringDecoder } = require('node:string_decoder');
 const { Kind, register, unregister, Liveness, native } = require('./bridge');
 const { connectOptions } = require('./options');
-const { fromCore, invalidType, withCode } = require('./errors');
+const { fromCore, invalidType, invalidValue, withCode } = require('./errors');
 const writer = require('./writer');
 
 // Control operations, as in src/node/mod.rs.
@@ -46,7 +46,8 @@ class Connection extends EventEmitter {
       if (connectListener !== undefined && typeof connectListener !== 'function') {
         throw invalidType('connectListener', 'of type function', connectListener);
       }
-      this._framed = config.connection.framing.kind !== 'raw';
+      // WebSocket messages are frames, whatever they carry.
+      this._framed = config.connection.framing.kind !== 'raw' || config.websocket !== undefined;
       this._server = null;
       this._hwm = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
       id = native.connect(config);
@@ -271,6 +272,20 @@ class Connection extends EventEmitter {
     return { address: this.localAddress, port: this.localPort, family: this.remoteFamily };
   }
 
+  /** Ends a WebSocket connection with a close frame (after what is already written);
+   * `code` omitted sends one without a code. Other connections just end. */
+  closeWebSocket(code, reason = '') {
+    if (code !== undefined && !(Number.isInteger(code) && code >= 1000 && code <= 4999)) {
+      throw invalidValue('code', 'must be an integer from 1000 to 4999', code);
+    }
+    if (typeof reason !== 'string') throw invalidType('reason', 'of type string', reason);
+    if (this._closed || this._ending) return this;
+    this._ending = true;
+    writer.flush();
+    native.wsClose(this._id, code, reason);
+    return this;
+  }
+
   /** Counters kept by the core: bytes and frames each way, reconnects, state. */
   stats() {
     if (this._finalStats) return { ...this._finalStats };
@@ -337,6 +352,11 @@ class Connection extends EventEmitter {
         this.connecting = true;
         if (info.dropped) this._dropped(info.dropped, error, 'ERR_STREAM_DESTROYED');
         this._disconnected(error);
+        break;
+      }
+      case Kind.PeerClosed: {
+        const { code, reason } = json(batch, start, end);
+        this.emit('closeframe', code, reason);
         break;
       }
       case Kind.Exit: {

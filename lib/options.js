@@ -165,6 +165,35 @@ function portOf(opts, required) {
   return port;
 }
 
+/** Header objects as the core takes them: `[name, value, ...]` (array values repeat). */
+function headerList(headers, name = 'headers') {
+  const list = [];
+  for (const [key, value] of Object.entries(plainObject(headers, name))) {
+    if (value === undefined) continue;
+    for (const v of [].concat(value)) list.push(key, String(v));
+  }
+  return list;
+}
+
+/** `host[:port]` as a Host header, the port left out when it is the scheme's default. */
+function hostHeader(host, port, secure) {
+  const name = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return port === undefined || port === (secure ? 443 : 80) ? name : `${name}:${port}`;
+}
+
+/** The `websocket` option: `true` or `{ path, headers }`; the handshake the core makes. */
+function websocketOf(value, transport, host, port) {
+  if (value === undefined || value === false) return undefined;
+  const ws = value === true ? {} : plainObject(value, 'websocket');
+  check(ws, 'path', 'string', (p) => p.startsWith('/'), "must start with '/'");
+  if (transport === 'stdio') throw invalidValue('websocket', 'needs a socket transport (tcp, tls or unix)', value);
+  return {
+    host: transport === 'unix' ? 'localhost' : hostHeader(host ?? 'localhost', port, transport === 'tls'),
+    path: ws.path ?? '/',
+    headers: headerList(ws.headers, 'websocket.headers'),
+  };
+}
+
 /** Options of `createConnection` / `Client`, checked and normalised for the core. */
 function connectOptions(options) {
   const opts = plainObject(options, 'options');
@@ -178,15 +207,17 @@ function connectOptions(options) {
   if (transport === 'unix' && opts.path === undefined) throw invalidType('path', 'of type string', opts.path);
   if (transport === 'stdio' && opts.command === undefined) throw invalidType('command', 'of type string', opts.command);
   check(opts, 'highWaterMark', 'integer', (v) => v > 0, 'must be > 0');
+  const port = transport === 'tcp' || transport === 'tls' ? portOf(opts, true) : undefined;
   return {
     transport,
     host: opts.host,
-    port: transport === 'tcp' || transport === 'tls' ? portOf(opts, true) : undefined,
+    port,
     path: opts.path,
     command: opts.command,
     args: opts.args,
     tls: transport === 'tls' ? tlsOf(opts) : undefined,
     reconnect: reconnectOf(opts.reconnect),
+    websocket: websocketOf(opts.websocket, transport, opts.host, port),
     connection: connectionOf(opts),
   };
 }
@@ -211,4 +242,4 @@ function listenOptions(options, { located = true } = {}) {
   };
 }
 
-module.exports = { connectOptions, listenOptions, plainObject, refuseUnsupportedTls };
+module.exports = { connectOptions, listenOptions, plainObject, refuseUnsupportedTls, headerList, hostHeader, check };

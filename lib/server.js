@@ -44,12 +44,17 @@ class Server extends EventEmitter {
       throw err;
     }
     const config = listenOptions({ ...this._options, ...where });
-    this._framed = config.connection.framing.kind !== 'raw';
     if (callback) this.once('listening', callback);
-    this._id = native.listen(config);
+    this._id = this._bind(config);
     register(this._id, this);
     this._liveness.activate(true);
     return this;
+  }
+
+  /** Starts the core's listener; returns its id. */
+  _bind(config) {
+    this._framed = config.connection.framing.kind !== 'raw';
+    return native.listen(config);
   }
 
   address() {

@@ -1,0 +1,104 @@
+'use strict';
+
+// An HTTP/1.1 client run by the core: POSTs to one path over pooled keep-alive
+// connections (TCP, TLS or a unix socket). `request(body, callback)` calls back with
+// (err) or (null, statusCode, body); the process stays alive while requests are out.
+
+const { EventEmitter } = require('node:events');
+const { Kind, register, unregister, Liveness, native } = require('./bridge');
+const { connectOptions, headerList, hostHeader, plainObject, check } = require('./options');
+const { fromCore, invalidType, withCode } = require('./errors');
+
+const nonNegative = (v) => v >= 0;
+
+class HttpClient extends EventEmitter {
+  /**
+   * `options`: where to connect (`host`/`port`, `path` of a unix socket, TLS options
+   * with `tls: true`), `requestPath` ('/'), `headers`, `keepAlive` (true),
+   * `maxSockets` (Infinity), `maxFreeSockets` (256), `timeout` (ms, none),
+   * `connectTimeout` (ms), `maxBodySize` (bytes, 100 MiB).
+   */
+  constructor(options) {
+    super();
+    const opts = plainObject(options, 'options');
+    check(opts, 'requestPath', 'string', (p) => p.startsWith('/'), "must start with '/'");
+    check(opts, 'keepAlive', 'boolean');
+    for (const name of ['maxSockets', 'maxFreeSockets', 'timeout', 'maxBodySize']) check(opts, name, 'number', nonNegative, 'must be >= 0');
+    const { keepAlive, timeout, ...where } = opts;
+    const connect = connectOptions(where);
+    if (connect.transport === 'stdio') throw invalidType('options', 'a tcp, tls or unix destination', opts);
+    const headers = { ...opts.headers };
+    const named = (name) => Object.keys(headers).some((k) => k.toLowerCase() === name);
+    if (!named('host')) headers.Host = connect.transport === 'unix' ? 'localhost' : hostHeader(connect.host ?? 'localhost', connect.port, connect.transport === 'tls');
+    this._id = native.httpClient({
+      connect,
+      path: opts.requestPath ?? '/',
+      headers: headerList(headers),
+      keepAlive,
+      maxSockets: opts.maxSockets,
+      maxFreeSockets: opts.maxFreeSockets,
+      timeout,
+      maxBody: opts.maxBodySize,
+    });
+    this._next = 1;
+    this._pending = new Map();
+    this._closed = false;
+    this._liveness = new Liveness();
+    register(this._id, this);
+  }
+
+  request(body, callback) {
+    if (!ArrayBuffer.isView(body) && typeof body !== 'string') throw invalidType('body', 'a string, Buffer or Uint8Array', body);
+    if (typeof callback !== 'function') throw invalidType('callback', 'of type function', callback);
+    if (this._closed) {
+      process.nextTick(callback, withCode(Error, 'ERR_HTTP_CLIENT_CLOSED', 'The HTTP client is closed'));
+      return;
+    }
+    const no = this._next++;
+    if (this._next > 0xffffffff) this._next = 1;
+    this._pending.set(no, callback);
+    this._liveness.activate(true);
+    native.httpRequest(this._id, no, typeof body === 'string' ? Buffer.from(body) : body);
+  }
+
+  get pending() {
+    return this._pending.size;
+  }
+
+  /** No new requests; those out are answered; idle connections close. */
+  close() {
+    if (this._closed) return;
+    this._closed = true;
+    native.closeHttp(this._id);
+    if (this._pending.size === 0) unregister(this._id);
+  }
+
+  ref() {
+    this._liveness.want(true);
+    return this;
+  }
+
+  unref() {
+    this._liveness.want(false);
+    return this;
+  }
+
+  _onEvent(kind, batch, start, end) {
+    const no = batch.readUInt32LE(start);
+    const callback = this._pending.get(no);
+    if (callback === undefined) return;
+    this._pending.delete(no);
+    if (this._pending.size === 0) {
+      this._liveness.activate(false);
+      if (this._closed) unregister(this._id);
+    }
+    if (kind === Kind.Response) {
+      // Kept past this batch: copy out of it.
+      callback(null, batch.readUInt16LE(start + 4), Buffer.from(batch.subarray(start + 6, end)));
+    } else if (kind === Kind.RequestFailed) {
+      callback(fromCore(JSON.parse(batch.toString('utf8', start + 4, end))));
+    }
+  }
+}
+
+module.exports = { HttpClient };
