@@ -273,17 +273,27 @@ class Connection extends EventEmitter {
   }
 
   /** Ends a WebSocket connection with a close frame (after what is already written);
-   * `code` omitted sends one without a code. Other connections just end. */
-  closeWebSocket(code, reason = '') {
-    if (code !== undefined && !(Number.isInteger(code) && code >= 1000 && code <= 4999)) {
+   * `code` omitted sends one without a code. A peer that neither answers nor closes
+   * within `timeout` ms (30 s, as Node's `ws`) is cut off. Other connections just end. */
+  closeWebSocket(code, reason = '', timeout = 30000) {
+    if (code !== undefined && code !== null && !(Number.isInteger(code) && code >= 1000 && code <= 4999)) {
       throw invalidValue('code', 'must be an integer from 1000 to 4999', code);
     }
     if (typeof reason !== 'string') throw invalidType('reason', 'of type string', reason);
+    if (!(timeout >= 0)) throw invalidValue('timeout', 'must be a number >= 0', timeout);
     if (this._closed || this._ending) return this;
     this._ending = true;
     writer.flush();
-    native.wsClose(this._id, code, reason);
+    native.wsClose(this._id, code ?? undefined, reason);
+    const timer = setTimeout(() => this.destroy(), timeout);
+    timer.unref();
+    this.once('close', () => clearTimeout(timer));
     return this;
+  }
+
+  /** closeWebSocket() was called, or the peer sent its close frame. */
+  get closing() {
+    return this._ending || this._peerClosed === true;
   }
 
   /** Counters kept by the core: bytes and frames each way, reconnects, state. */
@@ -356,6 +366,7 @@ class Connection extends EventEmitter {
       }
       case Kind.PeerClosed: {
         const { code, reason } = json(batch, start, end);
+        this._peerClosed = true;
         this.emit('closeframe', code, reason);
         break;
       }

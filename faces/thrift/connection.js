@@ -3,7 +3,7 @@
 // thrift's connections on the core: TCP, TLS, unix sockets and child stdio, with message
 // boundaries found in Rust (framed: the length codec; buffered binary/compact: the
 // thrift codecs), the original's reconnect schedule on the core's `thrift` preset, and
-// the wiring generated clients rely on (`client._reqs`, `recv_<method>`, `seqId2Service`).
+// replies handed to generated clients as they expect (see replies.js).
 
 const { EventEmitter } = require('node:events');
 const thrift = require('thrift');
@@ -12,9 +12,10 @@ const log = require('thrift/lib/nodejs/lib/thrift/log');
 const { Client: CoreClient, Connection: CoreConnection } = require('../..');
 
 const { framingOptions, messageReader, payloadOf, transportFor } = require('./stack');
+const { dispatch, failAll } = require('./replies');
 const { tlsOptions } = require('./tls');
 
-const { TBufferedTransport, TBinaryProtocol, Thrift } = thrift;
+const { TBufferedTransport, TBinaryProtocol } = thrift;
 
 class Connection extends EventEmitter {
   /** `stream`: a Node stream (as the seed shows), or a connkit core connection. */
@@ -76,39 +77,8 @@ class Connection extends EventEmitter {
     stream.on('close', () => this._gone());
   }
 
-  /** Dispatches the replies in `transport` to the client that made the calls. With
-   * `partial`, the transport may end mid-message (the JS receiver's case). */
   _receive(transport, partial) {
-    const message = new this.protocol(transport);
-    try {
-      do {
-        const header = message.readMessageBegin();
-        const dummy = header.rseqid * -1;
-        const service = this.seqId2Service[header.rseqid];
-        const client = service ? this.client[service] : this.client;
-        client._reqs[dummy] = (err, success) => {
-          // A native reader's transport holds just this message and is refilled for
-          // the next; committing would copy it into a fresh zero-filled buffer.
-          if (partial) transport.commitPosition();
-          const callback = client._reqs[header.rseqid];
-          delete client._reqs[header.rseqid];
-          if (service) delete this.seqId2Service[header.rseqid];
-          if (callback) callback(err, success);
-        };
-        if (client[`recv_${header.fname}`]) {
-          client[`recv_${header.fname}`](message, header.mtype, dummy);
-        } else {
-          delete client._reqs[dummy];
-          this.emit(
-            'error',
-            new Thrift.TApplicationException(Thrift.TApplicationExceptionType.WRONG_METHOD_NAME, 'Received a response to an unknown RPC function'),
-          );
-        }
-      } while (partial);
-    } catch (error) {
-      if (partial && error instanceof thrift.InputBufferUnderrunError) transport.rollbackPosition();
-      else this.emit('error', error);
-    }
+    dispatch(this, transport, partial);
   }
 
   isOpen() {
@@ -156,22 +126,12 @@ class Connection extends EventEmitter {
     this.connection.destroy();
   }
 
-  /** A session was lost: replies to calls in flight can never come. (The original
-   * left their callers waiting forever.) */
+  /** A session was lost: replies to calls in flight can never come. */
   _lost(error) {
     this.connected = false;
     const cause = error || new Error('The thrift connection closed before the reply');
     if (!cause.code) cause.code = 'ECONNRESET';
-    const clients = this.client && this.client._reqs ? [this.client] : Object.values(this.client || {});
-    for (const client of clients) {
-      const reqs = client._reqs || {};
-      for (const id of Object.keys(reqs)) {
-        const callback = reqs[id];
-        delete reqs[id];
-        if (Number(id) > 0) callback(cause);
-      }
-    }
-    this.seqId2Service = {};
+    failAll(this, cause);
   }
 
   _gone() {

@@ -4,11 +4,13 @@
 // of the surface generated code uses (Thrift, transports, protocols, Int64, ...) is
 // the real package's, re-exported. Each export is its own assignment, so ESM code can
 // `import { Thrift } from 'connkit/thrift'`.
-// In progress: HTTP, WebSocket and XHR are still the original's.
 
 const thrift = require('thrift');
 const connection = require('./connection');
+const http = require('./http');
+const ws = require('./ws');
 const server = require('./server');
+const webServer = require('./web-server');
 
 exports.Thrift = thrift.Thrift;
 exports.setLogFunc = thrift.setLogFunc;
@@ -22,19 +24,19 @@ exports.createSSLConnection = connection.createSSLConnection;
 exports.StdIOConnection = connection.StdIOConnection;
 exports.createStdIOClient = connection.createClient;
 exports.createStdIOConnection = connection.createStdIOConnection;
-exports.HttpConnection = thrift.HttpConnection;
-exports.createHttpConnection = thrift.createHttpConnection;
-exports.createHttpUDSConnection = thrift.createHttpUDSConnection;
-exports.createHttpClient = thrift.createHttpClient;
-exports.WSConnection = thrift.WSConnection;
-exports.createWSConnection = thrift.createWSConnection;
-exports.createWSClient = thrift.createWSClient;
-exports.XHRConnection = thrift.XHRConnection;
-exports.createXHRConnection = thrift.createXHRConnection;
-exports.createXHRClient = thrift.createXHRClient;
+exports.HttpConnection = http.HttpConnection;
+exports.createHttpConnection = http.createHttpConnection;
+exports.createHttpUDSConnection = http.createHttpUDSConnection;
+exports.createHttpClient = http.createHttpClient;
+exports.WSConnection = ws.WSConnection;
+exports.createWSConnection = ws.createWSConnection;
+exports.createWSClient = ws.createWSClient;
+exports.XHRConnection = http.XHRConnection;
+exports.createXHRConnection = http.createXHRConnection;
+exports.createXHRClient = http.createXHRClient;
 exports.createServer = server.createServer;
 exports.createMultiplexServer = server.createMultiplexServer;
-exports.createWebServer = thrift.createWebServer;
+exports.createWebServer = webServer.createWebServer;
 exports.Int64 = thrift.Int64;
 exports.toBigInt = thrift.toBigInt;
 exports.fromBigInt = thrift.fromBigInt;

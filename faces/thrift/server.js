@@ -2,7 +2,8 @@
 
 // thrift servers on the core's TCP, TLS and unix servers. With native framing each
 // complete request is handed to the processor as it arrives; otherwise (JSON, header
-// protocol) requests are found in JS, as the original does.
+// protocol) requests are found in JS, as the original does. The web server's
+// WebSocket connections are served the same way.
 
 const thrift = require('thrift');
 const { Server: CoreServer } = require('../../lib/server');
@@ -16,51 +17,58 @@ const { TBufferedTransport, TBinaryProtocol, THeaderProtocol, InputBufferUnderru
 function createMultiplexServer(processor, options = {}) {
   const Transport = options.transport || TBufferedTransport;
   const Protocol = options.protocol || TBinaryProtocol;
-  const native = framingFor(Transport, Protocol) !== null;
   const limits = framingOptions(Transport, Protocol, options.maxLength ?? undefined);
   const tls = options.tls ? tlsOptions(options.tls, ['key', 'cert', 'ca', 'requestCert', 'rejectUnauthorized']) : {};
   const server = new CoreServer({ ...tls, ...limits });
 
-  server.on('connection', (stream) => {
-    // A bad client must not take the server down: its errors go to the server's
-    // 'error' only when someone listens there (the original emitted them regardless).
-    const fail = (error) => {
-      if (server.listenerCount('error') > 0) server.emit('error', error);
-      stream.end();
-    };
-    stream.on('error', (error) => server.listenerCount('error') > 0 && server.emit('error', error));
-    stream.on('end', () => stream.end());
-    const write = (buf) => stream.write(payloadOf(Transport, native, buf));
-    // One output for the connection's replies, each written whole in one go. The
-    // protocols keep the seqid of the reply being written (the compact one never
-    // forgets it, and warns on the next), so it is forgotten once a reply is out.
-    const output = new Protocol(
-      transportFor(Transport, (buf) => {
-        output._seqid = null;
-        write(buf);
-      }),
-    );
-    const respond = (input) => {
-      if (Protocol !== THeaderProtocol) return output;
-      // The header protocol answers with headers only if the request had them.
-      input.trans.onFlush = write;
-      return input;
-    };
-    if (native) {
-      const read = messageReader(Transport);
-      stream.on('frame', (bytes) => {
-        const input = new Protocol(read(bytes));
-        try {
-          processor.process(input, respond(input));
-        } catch (error) {
-          fail(error);
-        }
-      });
-    } else {
-      stream.on('data', Transport.receiver((received) => serveAll(processor, received, Protocol, respond, fail)));
-    }
-  });
+  server.on('connection', (stream) => serveStream(server, stream, processor, Transport, Protocol));
   return server;
+}
+
+/** Serves the requests that arrive on `stream`, one of `server`'s connections. With
+ * native framing each `frame` is one request; otherwise requests are found in JS
+ * (in `data`, or in each `frame` of a WebSocket, which holds whole requests). */
+function serveStream(server, stream, processor, Transport, Protocol) {
+  const native = framingFor(Transport, Protocol) !== null;
+  // A bad client must not take the server down: its errors go to the server's
+  // 'error' only when someone listens there (the original emitted them regardless).
+  const fail = (error) => {
+    if (server.listenerCount('error') > 0) server.emit('error', error);
+    stream.end();
+  };
+  stream.on('error', (error) => server.listenerCount('error') > 0 && server.emit('error', error));
+  stream.on('end', () => stream.end());
+  const write = (buf) => stream.write(payloadOf(Transport, native, buf));
+  // One output for the connection's replies, each written whole in one go. The
+  // protocols keep the seqid of the reply being written (the compact one never
+  // forgets it, and warns on the next), so it is forgotten once a reply is out.
+  const output = new Protocol(
+    transportFor(Transport, (buf) => {
+      output._seqid = null;
+      write(buf);
+    }),
+  );
+  const respond = (input) => {
+    if (Protocol !== THeaderProtocol) return output;
+    // The header protocol answers with headers only if the request had them.
+    input.trans.onFlush = write;
+    return input;
+  };
+  if (native) {
+    const read = messageReader(Transport);
+    stream.on('frame', (bytes) => {
+      const input = new Protocol(read(bytes));
+      try {
+        processor.process(input, respond(input));
+      } catch (error) {
+        fail(error);
+      }
+    });
+  } else if (stream.framed) {
+    stream.on('frame', (bytes) => Transport.receiver((received) => serveAll(processor, received, Protocol, respond, fail))(bytes));
+  } else {
+    stream.on('data', Transport.receiver((received) => serveAll(processor, received, Protocol, respond, fail)));
+  }
 }
 
 /** The original's loop over a buffer that may end mid-request. */
@@ -86,4 +94,4 @@ function createServer(processor, handler, options) {
   return createMultiplexServer(new Processor(handler), options);
 }
 
-module.exports = { createServer, createMultiplexServer };
+module.exports = { createServer, createMultiplexServer, serveStream };

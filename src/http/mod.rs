@@ -29,7 +29,19 @@ where
 
 /// hyper's errors in Node's words where Node has some.
 fn hyper_error(e: &hyper::Error) -> CoreError {
-  if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
+  // A socket error underneath: as Node reports it, a peer gone mid-body as a reset.
+  let mut source = std::error::Error::source(e);
+  while let Some(inner) = source {
+    if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+      if io.kind() != std::io::ErrorKind::UnexpectedEof {
+        return CoreError::io(io, "read");
+      }
+      break;
+    }
+    source = inner.source();
+  }
+  let cut_short = e.is_body_write_aborted() || source.is_some() || e.to_string().contains("end of file");
+  if e.is_incomplete_message() || e.is_closed() || e.is_canceled() || cut_short {
     let mut err = CoreError::new("ECONNRESET", "socket hang up");
     err.syscall = Some("read");
     return err;
