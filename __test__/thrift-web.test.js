@@ -339,15 +339,7 @@ test('WebSocket faults: garbage and oversized frames drop only their connection;
   }
 
   // A peer that vanishes mid-call, without a close frame.
-  const vanishing = net.createServer((socket) => {
-    socket.once('data', (req) => {
-      const key = /sec-websocket-key: (.*)\r\n/i.exec(req.toString())[1];
-      const accept = require('node:crypto').createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-      socket.once('data', () => socket.destroy());
-    });
-  });
-  await new Promise((resolve) => vanishing.listen(0, '127.0.0.1', resolve));
+  const vanishing = await handWebSocketServer((socket) => socket.once('data', () => socket.destroy()));
   try {
     const connection = ck.createWSConnection('127.0.0.1', vanishing.address().port, { transport: ck.TBufferedTransport, protocol: ck.TBinaryProtocol });
     const client = ck.createWSClient(Calc, connection);
@@ -358,6 +350,51 @@ test('WebSocket faults: garbage and oversized frames drop only their connection;
     assert.strictEqual((await call).error.code, 'ECONNRESET');
   } finally {
     vanishing.close();
+  }
+});
+
+/** A server that accepts one WebSocket by hand and hands its socket to `onOpen`. */
+async function handWebSocketServer(onOpen) {
+  const server = net.createServer((socket) => {
+    socket.once('data', (req) => {
+      const key = /sec-websocket-key: (.*)\r\n/i.exec(req.toString())[1];
+      const accept = require('node:crypto').createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      onOpen(socket);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+/** The payload of one masked client frame at the start of `buf` (short lengths only). */
+function unmasked(buf) {
+  const len = buf[1] & 0x7f;
+  const mask = buf.subarray(2, 6);
+  return { opcode: buf[0] & 0x0f, masked: (buf[1] & 0x80) !== 0, payload: Buffer.from(buf.subarray(6, 6 + len).map((b, i) => b ^ mask[i % 4])) };
+}
+
+test('a WebSocket client answers pings with pongs and a server close with its own, and reports the code and reason', async () => {
+  const frames = [];
+  let peer = null;
+  const server = await handWebSocketServer((socket) => {
+    peer = socket;
+    socket.on('data', (d) => frames.push(d));
+    socket.write(Buffer.from([0x89, 0x04, ...Buffer.from('ping')]));
+  });
+  try {
+    const connection = ck.createWSConnection('127.0.0.1', server.address().port, {});
+    connection.open();
+    await waitFor(connection, 'open');
+    await until(() => frames.length > 0, 5000, 'the pong');
+    assert.deepStrictEqual(unmasked(frames[0]), { opcode: 0xa, masked: true, payload: Buffer.from('ping') });
+    const closed = waitFor(connection, 'close');
+    peer.write(Buffer.from([0x88, 0x0c, 0x03, 0xe9, ...Buffer.from('going away')]));
+    assert.deepStrictEqual(await closed, [1001, 'going away']);
+    await until(() => frames.length > 1, 5000, 'the close reply');
+    assert.deepStrictEqual(unmasked(frames[1]), { opcode: 0x8, masked: true, payload: Buffer.from([0x03, 0xe9]) });
+  } finally {
+    server.close();
   }
 });
 

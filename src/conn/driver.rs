@@ -459,16 +459,19 @@ impl Driver {
           Stats::add(&self.shared.stats.bytes_in, n as u64);
           self.idle.rearm();
           match self.deliver(io) {
-            Ok(Delivered::More) => {}
-            // A WebSocket's close: our answer goes out with what is queued, then we end.
-            Ok(Delivered::Closed(code, reason)) => {
-              self.emit_json(Kind::PeerClosed, json!({ "code": code, "reason": reason }));
+            Ok(None) => {}
+            Ok(Some((code, reason))) => {
+              self.peer_closed(code, reason);
               reading = false;
-              self.emit(Kind::End, b"");
               peer_gone = true;
             }
             Err(e) => return Ended::Lost(Some(e)),
           }
+        }
+        Step::Control(Applied::ReadEnded(_, ReadEnd::Closed(code, reason))) => {
+          self.peer_closed(code, reason);
+          reading = false;
+          peer_gone = true;
         }
         Step::Read(Err(e)) => return Ended::Lost(Some(CoreError::io(&e, "read"))),
         Step::Control(Applied::ReadEnded(_, ReadEnd::Failed(e))) => return Ended::Lost(Some(e)),
@@ -518,16 +521,24 @@ impl Driver {
     }
   }
 
+  /// The peer closed its WebSocket: our answer goes out with what is queued, then the
+  /// connection ends, half-open or not.
+  fn peer_closed(&self, code: u16, reason: String) {
+    self.emit_json(Kind::PeerClosed, json!({ "code": code, "reason": reason }));
+    self.emit(Kind::End, b"");
+  }
+
   /// Hands every complete frame (or, unframed, every byte) read so far to JS, and
-  /// queues what the codec owes the peer (a WebSocket's pongs and close).
-  fn deliver(&self, io: &mut Io) -> Result<Delivered, CoreError> {
+  /// queues what the codec owes the peer (a WebSocket's pongs and close). `Some`:
+  /// the peer closed its WebSocket, with this code and reason.
+  fn deliver(&self, io: &mut Io) -> Result<Option<(u16, String)>, CoreError> {
     let kind = if io.codec.is_framed() { Kind::Frame } else { Kind::Data };
     let mut frames = Vec::new();
     let result = loop {
       match io.codec.decode(&mut io.inbuf) {
         Ok(Some(frame)) => frames.push(frame),
-        Ok(None) => break Ok(Delivered::More),
-        Err(FrameError::Closed { code, reason }) => break Ok(Delivered::Closed(code, reason)),
+        Ok(None) => break Ok(None),
+        Err(FrameError::Closed { code, reason }) => break Ok(Some((code, reason))),
         Err(e) => break Err(CoreError::from(e)),
       }
     };
@@ -541,13 +552,6 @@ impl Driver {
     }
     result
   }
-}
-
-/// What reading brought, past the frames handed to JS.
-enum Delivered {
-  More,
-  /// The peer closed its WebSocket with this code and reason.
-  Closed(u16, String),
 }
 
 /// The socket and the bytes in flight on it.

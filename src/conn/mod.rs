@@ -82,6 +82,8 @@ pub enum Control {
 #[derive(Debug, Clone)]
 pub enum ReadEnd {
   Eof,
+  /// The peer closed its WebSocket with this code and reason.
+  Closed(u16, String),
   Failed(CoreError),
 }
 

@@ -22,7 +22,7 @@ use super::collect;
 use crate::bridge::{Bridge, Kind};
 use crate::conn::{self, Origin};
 use crate::hub::Hub;
-use crate::transport::{self, ws, Addresses, Bind, Incoming, Stream};
+use crate::transport::{self, ws, Addresses, Bind, Incoming};
 
 pub struct WebOptions {
   pub bind: Bind,
@@ -273,8 +273,7 @@ impl Site {
       headers.insert("sec-websocket-location", v);
     }
     tokio::spawn(async move {
-      let Ok(upgraded) = hyper::upgrade::on(req).await else { return };
-      let stream = Stream::Upgraded(Box::new(TokioIo::new(upgraded)));
+      let Ok(Ok(stream)) = hyper::upgrade::on(req).await.map(ws::unwrap) else { return };
       let (conn_id, start) = self.hub.connection(self.options.websocket.clone());
       let addresses = addresses.to_json().to_string();
       self.bridge.push_parts(self.id, Kind::Connection, &[&conn_id.to_le_bytes(), addresses.as_bytes()]);

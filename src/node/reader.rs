@@ -20,7 +20,7 @@ use napi::sys;
 
 use super::uv::{self, Uv};
 use crate::bridge::{self, Kind, ReaderOp};
-use crate::codec::Codec;
+use crate::codec::{Codec, FrameError};
 use crate::conn::{Control, ReadEnd, ReadHandoff, Shared};
 use crate::error::CoreError;
 
@@ -215,15 +215,28 @@ impl Reader {
             frames += 1;
           }
           Ok(None) => break,
-          // Frames before the bad one are delivered; then the connection fails.
+          // Frames before the close or the bad one are delivered; then reading ends.
+          Err(FrameError::Closed { code, reason }) => {
+            self.answer_peer();
+            return self.finish(total, frames, Some(ReadEnd::Closed(code, reason)));
+          }
           Err(e) => return self.finish(total, frames, Some(ReadEnd::Failed(e.into()))),
         }
       }
+      self.answer_peer();
       if drained {
         break;
       }
     }
     self.finish(total, frames, end)
+  }
+
+  /// Sends what the codec owes the peer (a WebSocket's pongs and close), as the
+  /// driver does when it reads.
+  fn answer_peer(&mut self) {
+    if let Some(replies) = self.codec.take_replies() {
+      self.shared.write_control(replies);
+    }
   }
 
   fn finish(&self, bytes: usize, frames: usize, end: Option<ReadEnd>) -> Option<ReadEnd> {

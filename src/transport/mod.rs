@@ -23,15 +23,15 @@ pub use sink::{split, Sink};
 pub use stdio::{ChildPipes, ChildProcess};
 
 pub type TlsStream = tokio_rustls::TlsStream<TcpStream>;
-/// A connection hyper handed over after an HTTP upgrade (a WebSocket's).
-pub type Upgraded = hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>;
 
 pub enum Stream {
   Tcp(TcpStream),
   Unix(UnixStream),
   Tls(Box<TlsStream>),
   Stdio(ChildPipes),
-  Upgraded(Box<Upgraded>),
+  /// A stream with bytes already read from it to be read first (what hyper read past
+  /// a WebSocket handshake).
+  Rewound(Box<ws::Rewound>),
 }
 
 /// Both ends of a connection, as Node names them on a socket.
@@ -74,7 +74,8 @@ impl Stream {
     match self {
       Stream::Tcp(s) => Addresses::of_tcp(s),
       Stream::Tls(s) => Addresses::of_tcp(s.get_ref().0),
-      Stream::Unix(_) | Stream::Stdio(_) | Stream::Upgraded(_) => Addresses::default(),
+      Stream::Unix(_) | Stream::Stdio(_) => Addresses::default(),
+      Stream::Rewound(r) => r.stream.addresses(),
     }
   }
 
@@ -84,7 +85,7 @@ impl Stream {
     match self {
       Stream::Tcp(s) => Some(s.as_raw_fd()),
       Stream::Unix(s) => Some(s.as_raw_fd()),
-      Stream::Tls(_) | Stream::Stdio(_) | Stream::Upgraded(_) => None,
+      Stream::Tls(_) | Stream::Stdio(_) | Stream::Rewound(_) => None,
     }
   }
 
@@ -94,6 +95,7 @@ impl Stream {
     let tcp = match self {
       Stream::Tcp(s) => Some(s),
       Stream::Tls(s) => Some(s.get_ref().0),
+      Stream::Rewound(r) => return r.stream.socket_options(),
       _ => None,
     };
     SocketOptions { tcp_fd: tcp.map(|s| s.as_raw_fd()) }
@@ -147,7 +149,7 @@ macro_rules! each_stream {
       Stream::Unix($s) => $e,
       Stream::Tls($s) => $e,
       Stream::Stdio($s) => $e,
-      Stream::Upgraded($s) => $e,
+      Stream::Rewound($s) => $e,
     }
   };
 }
@@ -177,7 +179,7 @@ impl AsyncWrite for Stream {
       Stream::Unix(s) => s.is_write_vectored(),
       Stream::Tls(s) => s.is_write_vectored(),
       Stream::Stdio(s) => s.is_write_vectored(),
-      Stream::Upgraded(s) => s.is_write_vectored(),
+      Stream::Rewound(s) => s.stream.is_write_vectored(),
     }
   }
 

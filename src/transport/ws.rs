@@ -2,11 +2,16 @@
 //! `Upgrade: websocket`, and what a server checks and answers. Once upgraded, the
 //! connection is a plain [`Stream`] again; its frames are the codec's (`codec::ws`).
 
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
 use http_body_util::Empty;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::tungstenite::handshake::{client::generate_key, derive_accept_key};
 
 use super::Stream;
@@ -50,8 +55,57 @@ pub async fn connect(stream: Stream, hs: &Handshake) -> Result<Stream, CoreError
   if accept != Some(derive_accept_key(key.as_bytes()).as_str()) {
     return Err(CoreError::new("ERR_WS_HANDSHAKE", "Invalid Sec-WebSocket-Accept header"));
   }
-  let upgraded = hyper::upgrade::on(res).await.map_err(failed)?;
-  Ok(Stream::Upgraded(Box::new(TokioIo::new(upgraded))))
+  unwrap(hyper::upgrade::on(res).await.map_err(failed)?)
+}
+
+/// The socket hyper upgraded, as the stream it was before (so a plain socket keeps
+/// its direct writes and JS-thread reads), with whatever hyper read past the
+/// handshake put back in front.
+pub fn unwrap(upgraded: hyper::upgrade::Upgraded) -> Result<Stream, CoreError> {
+  let parts = upgraded
+    .downcast::<TokioIo<Stream>>()
+    .map_err(|_| CoreError::new("ERR_WS_HANDSHAKE", "the upgraded connection is not a core stream"))?;
+  let stream = parts.io.into_inner();
+  Ok(if parts.read_buf.is_empty() { stream } else { Stream::Rewound(Box::new(Rewound { head: parts.read_buf, stream })) })
+}
+
+/// A stream whose first bytes were read already: they are read again first.
+pub struct Rewound {
+  head: Bytes,
+  pub stream: Stream,
+}
+
+impl AsyncRead for Rewound {
+  fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    if self.head.is_empty() {
+      return Pin::new(&mut self.stream).poll_read(cx, buf);
+    }
+    let n = self.head.len().min(buf.remaining());
+    buf.put_slice(&self.head.split_to(n));
+    Poll::Ready(Ok(()))
+  }
+}
+
+impl AsyncWrite for Rewound {
+  fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    Pin::new(&mut self.stream).poll_write(cx, data)
+  }
+
+  fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+  }
+
+  fn is_write_vectored(&self) -> bool {
+    self.stream.is_write_vectored()
+  }
+
+  fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    Pin::new(&mut self.stream).poll_flush(cx)
+  }
+
+  fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    Pin::new(&mut self.stream).poll_shutdown(cx)
+  }
 }
 
 /// Whether a request asks to become a WebSocket.
@@ -74,4 +128,27 @@ fn failed(e: hyper::Error) -> CoreError {
     err.code = "ECONNRESET".into();
   }
   err
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+  #[tokio::test]
+  async fn a_rewound_stream_reads_its_head_first_and_writes_through() {
+    let (a, mut b) = tokio::net::UnixStream::pair().unwrap();
+    let mut r = Rewound { head: Bytes::from_static(b"head"), stream: Stream::Unix(a) };
+    b.write_all(b"-tail").await.unwrap();
+    let mut two = [0u8; 2];
+    r.read_exact(&mut two).await.unwrap();
+    assert_eq!(&two, b"he", "a short read takes part of the head");
+    let mut rest = [0u8; 7];
+    r.read_exact(&mut rest).await.unwrap();
+    assert_eq!(&rest, b"ad-tail");
+    r.write_all(b"out").await.unwrap();
+    let mut got = [0u8; 3];
+    b.read_exact(&mut got).await.unwrap();
+    assert_eq!(&got, b"out");
+  }
 }
