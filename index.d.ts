@@ -81,6 +81,17 @@ export interface ConnectOptions extends ConnectionSettings, TlsOptions {
   offlineQueueBytes?: number;
   /** `write()` returns false past this many unflushed bytes. Default 16 KiB. */
   highWaterMark?: number;
+  /** Upgrade to a WebSocket once connected (tcp, tls or unix). Each `write()` then
+   * sends one message, and each message read (or, with `framing`, each frame of
+   * what the messages carry) is a `frame`. */
+  websocket?: boolean | WebSocketOptions;
+}
+
+export interface WebSocketOptions {
+  /** The request path; default '/'. */
+  path?: string;
+  /** Extra handshake headers. */
+  headers?: Record<string, string | number | string[]>;
 }
 
 export interface ServerOptions extends ConnectionSettings, TlsOptions {
@@ -154,6 +165,12 @@ export class Connection extends EventEmitter {
   unref(): this;
   address(): { address?: string; port?: number; family?: string };
   stats(): ConnectionStats;
+  /** A WebSocket: sends a close frame (with `code` and `reason` if given) after what is
+   * written, then ends; a peer that does not hang up within `timeout` ms (30000) is
+   * cut off. Other connections just end. */
+  closeWebSocket(code?: number, reason?: string, timeout?: number): this;
+  /** closeWebSocket() was called, or the peer sent its close frame. */
+  readonly closing: boolean;
 
   on(event: 'connect' | 'ready' | 'end' | 'drain' | 'timeout' | 'finish', listener: () => void): this;
   on(event: 'data', listener: (data: Buffer | string) => void): this;
@@ -163,6 +180,8 @@ export class Connection extends EventEmitter {
   on(event: 'reconnecting', listener: (info: ReconnectingEvent) => void): this;
   on(event: 'disconnect', listener: (error?: ConnkitError) => void): this;
   on(event: 'exit', listener: (code: number | null, signal: string | null) => void): this;
+  /** The peer closed its WebSocket; `end` follows. */
+  on(event: 'closeframe', listener: (code: number, reason: string) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'connect' | 'ready' | 'end' | 'drain' | 'timeout' | 'finish', listener: () => void): this;
   once(event: 'data', listener: (data: Buffer | string) => void): this;
@@ -172,6 +191,7 @@ export class Connection extends EventEmitter {
   once(event: 'reconnecting', listener: (info: ReconnectingEvent) => void): this;
   once(event: 'disconnect', listener: (error?: ConnkitError) => void): this;
   once(event: 'exit', listener: (code: number | null, signal: string | null) => void): this;
+  once(event: 'closeframe', listener: (code: number, reason: string) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
@@ -208,3 +228,70 @@ export class Server extends EventEmitter {
 export function createConnection(options: ConnectOptions, connectListener?: () => void): Connection;
 export function createServer(options?: ServerOptions, connectionListener?: (connection: Connection) => void): Server;
 export function createServer(connectionListener?: (connection: Connection) => void): Server;
+
+export interface HttpClientOptions extends TlsOptions {
+  /** Inferred when omitted: `path` → unix, `ca`/`cert` → tls, else tcp. */
+  transport?: 'tcp' | 'tls' | 'unix';
+  host?: string;
+  port?: number;
+  /** A unix socket to connect to. */
+  path?: string;
+  /** Where every request is POSTed; default '/'. */
+  requestPath?: string;
+  headers?: Record<string, string | number | string[]>;
+  /** Reuse connections (default true). */
+  keepAlive?: boolean;
+  /** Connections open at once (default Infinity); requests beyond wait for one. */
+  maxSockets?: number;
+  /** Idle connections kept (default 256). */
+  maxFreeSockets?: number;
+  /** ms a request may take before it fails with `ETIMEDOUT`. */
+  timeout?: number;
+  connectTimeout?: number;
+  /** Largest response body, bytes (default 100 MiB). */
+  maxBodySize?: number;
+}
+
+/** POSTs to one path over pooled keep-alive connections run by the core. */
+export class HttpClient extends EventEmitter {
+  constructor(options: HttpClientOptions);
+  /** Calls back once: with the error, or with the status and the body. */
+  request(body: Bytes, callback: (error: ConnkitError | null, status?: number, body?: Buffer) => void): void;
+  readonly pending: number;
+  /** No new requests; those out are answered; idle connections close. */
+  close(): void;
+  ref(): this;
+  unref(): this;
+}
+
+export interface WebServerOptions extends ServerOptions {
+  /** The paths POSTs may go to; a request names one. */
+  services: string[];
+  /** Origins allowed to call from a page ('*': any); without, CORS is not in use. */
+  cors?: string[];
+  /** A directory GET requests are served from. */
+  files?: string;
+  /** Headers of the files served. */
+  headers?: Record<string, string | number | string[]>;
+  /** Largest request body, bytes (default 100 MiB); larger ones get 413. */
+  maxBodySize?: number;
+}
+
+/** One POST to a web server. */
+export interface WebRequest {
+  readonly service: string;
+  readonly body: Buffer;
+  readonly answered: boolean;
+  respond(status: number, body?: Bytes): void;
+}
+
+/** A web server run by the core: POSTs become 'request' events; WebSocket upgrades
+ * become framed 'connection's (with the server's `framing` for what messages carry). */
+export class WebServer extends Server {
+  constructor(options: WebServerOptions);
+  on(event: 'request', listener: (request: WebRequest) => void): this;
+  on(event: 'listening' | 'close', listener: () => void): this;
+  on(event: 'connection', listener: (connection: Connection) => void): this;
+  on(event: 'error', listener: (error: ConnkitError) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}

@@ -1,5 +1,5 @@
 // Compiled with `tsc --strict` by typings.test.js: it fails when a signature drifts.
-import { createConnection, createServer, Client, Connection, ConnkitError, ConnectionStats } from 'connkit';
+import { createConnection, createServer, Client, Connection, ConnkitError, ConnectionStats, HttpClient, WebServer, WebRequest } from 'connkit';
 
 const server = createServer({ framing: 'length', maxFrameSize: 1 << 20 }, (conn: Connection) => {
   conn.on('frame', (frame: Buffer | string) => conn.write(frame));
@@ -27,3 +27,15 @@ client.setNoDelay(true).setKeepAlive(true, 1000).unref();
 
 const child = createConnection({ command: 'cat', args: [] });
 child.on('exit', (code: number | null, signal: string | null) => console.log(code, signal));
+
+// HTTP and WebSocket.
+const web = new WebServer({ services: ['/rpc'], cors: ['*'], maxBodySize: 1 << 20, framing: 'length' });
+web.on('request', (request: WebRequest) => request.respond(200, request.body));
+web.on('connection', (ws: Connection) => ws.on('frame', (frame) => ws.write(frame)));
+web.listen(0, '127.0.0.1');
+const httpClient = new HttpClient({ host: '127.0.0.1', port: 8080, requestPath: '/rpc', keepAlive: true, maxSockets: 8, timeout: 500 });
+httpClient.request('ping', (err: ConnkitError | null, status?: number, body?: Buffer) => console.log(err?.code, status, body?.length));
+httpClient.close();
+const socket = createConnection({ host: '127.0.0.1', port: 8080, websocket: { path: '/rpc', headers: { 'x-token': 'a' } }, framing: 'length' });
+socket.on('closeframe', (code: number, reason: string) => console.log(code, reason, socket.closing));
+socket.closeWebSocket(1000, 'bye', 1000);

@@ -175,3 +175,22 @@ console.log(thrift.Q);
 console.log(new Oops('x').getMessage());
 // @ts-expect-error: Type has UUID, not UTF8
 console.log(Thrift.Type.UTF8);
+
+// HTTP, XHR (in Node) and WebSocket connections, and the web server.
+const httpConnection = thrift.createHttpConnection('localhost', 9090, { path: '/calc', https: true, nodeOptions: { timeout: 1000, ca: 'pem' } });
+httpConnection.on('error', (error: Error) => {
+  if (error instanceof thrift.THTTPException) console.log(error.statusCode, error.type);
+});
+console.log(httpConnection.isOpen(), httpConnection.headers, httpConnection.path);
+httpConnection.close();
+const uds = thrift.createHttpUDSConnection('/tmp/x.sock', {});
+uds.write(Buffer.alloc(1), 1);
+const xhr = thrift.createXHRConnection('localhost', 9090, { useCORS: true, path: '/calc' });
+console.log(xhr.url, xhr.getSendBuffer(), xhr instanceof thrift.HttpConnection);
+const ws = thrift.createWSConnection('localhost', 9090, { secure: true, wsOptions: { ca: 'pem' }, closeTimeout: 100 });
+ws.on('open', () => ws.close(1000, 'done'));
+ws.on('message', (data: Buffer) => console.log(data.length));
+ws.on('close', (code: number, reason: string) => console.log(code, reason));
+ws.open();
+const webServer = thrift.createWebServer({ services: { '/calc': { transport: TBufferedTransport, protocol: TBinaryProtocol } }, cors: ['https://a.example'], tls: { key: 'k', cert: 'c' } });
+webServer.listen(0, '127.0.0.1', () => console.log(webServer.address()));

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { Connection as CoreConnection, Server, ServerOptions as CoreServerOptions, TlsOptions } from '../../index';
+import type { Connection as CoreConnection, Server, ServerOptions as CoreServerOptions, TlsOptions, WebServer } from '../../index';
 
 /** node-int64's class, which thrift re-exports; declared here because node-int64 ships
  * no types. Structurally the same as @types/node-int64's, so values pass between them. */
@@ -440,6 +440,9 @@ export declare function createStdIOConnection(command: string, options?: Connect
 export declare function createClient<TClient>(client: TClientConstructor<TClient>, connection: Connection): TClient;
 export declare function createStdIOClient<TClient>(client: TClientConstructor<TClient>, connection: Connection): TClient;
 
+/** connkit: POSTs on the core's HTTP client, with keep-alive connections pooled. A
+ * call whose request fails (a status other than 200, a reset, `nodeOptions.timeout`)
+ * fails with the error; 'error' is emitted too when someone listens. */
 export declare class HttpConnection extends EventEmitter {
   seqId2Service: SeqId2Service;
   options: HttpConnectOptions;
@@ -449,11 +452,28 @@ export declare class HttpConnection extends EventEmitter {
   https: boolean;
   transport: TTransportConstructor;
   protocol: TProtocolConstructor;
-  nodeOptions: http.RequestOptions;
+  /** Read on the first write: host, port, socketPath, path, headers, timeout,
+   * keepAlive / maxSockets / maxFreeSockets (or `agent` with them, or `false`), and
+   * with `https` the TLS options ca, cert, key, rejectUnauthorized, servername. */
+  nodeOptions: http.RequestOptions & https.RequestOptions & { keepAlive?: boolean; maxSockets?: number; maxFreeSockets?: number };
+  readonly headers: HttpHeaders;
+  readonly path: string;
   /** 0.24 takes the options only (@types/thrift: host, port, options). */
   constructor(options?: HttpConnectOptions);
-  responseCallback(response: http.IncomingMessage): void;
-  write(data: Buffer): void;
+  /** Documented (the original's code has none): false once closed. */
+  isOpen(): boolean;
+  open(): void;
+  /** Lets pooled connections go; calls in flight are still answered. */
+  close(): void;
+  write(data: Buffer, seqid?: number): void;
+  on(event: 'error', listener: (error: Error) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+/** A response with a status other than 200. */
+export declare class THTTPException extends Thrift.TApplicationException {
+  statusCode: number;
+  response: { statusCode: number; body: Buffer };
 }
 
 export interface HttpConnectOptions extends ConnectOptions {
@@ -483,9 +503,16 @@ export interface WSConnectOptions {
   path?: string | undefined;
   headers?: HttpHeaders | undefined;
   secure?: boolean | undefined;
+  /** With `secure`, the TLS options ca, cert, key, rejectUnauthorized, servername. */
   wsOptions?: WSOptions | undefined;
+  /** connkit: ms that close() waits for the server to answer or hang up (30000, as
+   * `ws`; thrift's own web server does neither). */
+  closeTimeout?: number | undefined;
+  /** connkit: messages larger than this fail the connection. */
+  maxFrameSize?: number | undefined;
 }
 
+/** connkit: a WebSocket on the core (handshake on hyper, frames in Rust). */
 export declare class WSConnection extends EventEmitter {
   seqId2Service: SeqId2Service;
   options: WSConnectOptions;
@@ -495,14 +522,26 @@ export declare class WSConnection extends EventEmitter {
   transport: TTransportConstructor;
   protocol: TProtocolConstructor;
   path: string | undefined;
+  /** Writes made before open(). */
   send_pending: Buffer[];
   wsOptions: WSOptions;
+  readonly headers: HttpHeaders;
   constructor(host: string | undefined, port: number | undefined, options?: WSConnectOptions);
+  /** Open and not closing. */
   isOpen(): boolean;
+  /** Opens unless open or opening; writes made before go first. */
   open(): void;
-  close(): void;
+  /** A close frame with `code` and `reason`, if given. */
+  close(code?: number, reason?: string): void;
   uri(): string;
   write(data: Buffer): void;
+  on(event: 'open', listener: () => void): this;
+  /** Each message (or, for buffered binary/compact and framed, each thrift message). */
+  on(event: 'message', listener: (data: Buffer) => void): this;
+  /** 1006 and '' when the connection ended without a close frame. */
+  on(event: 'close', listener: (code: number, reason: string) => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
 export declare function createWSConnection(host: string | undefined, port: number | undefined, options?: WSConnectOptions): WSConnection;
@@ -512,29 +551,14 @@ export interface XHRConnectOptions extends ConnectOptions {
   useCORS?: boolean | undefined;
 }
 
-/** For browsers: needs a global XMLHttpRequest. */
-export declare class XHRConnection extends EventEmitter {
-  seqId2Service: SeqId2Service;
-  options: XHRConnectOptions;
+/** connkit: in Node, an HttpConnection to `host:port` (TJSONProtocol by default). The
+ * browser build (package.json's "browser") is the original's, on XMLHttpRequest. */
+export declare class XHRConnection extends HttpConnection {
   url: string;
-  wpos: number;
-  rpos: number;
   useCORS: boolean | undefined;
-  send_buf: string;
-  recv_buf: string;
-  transport: TTransportConstructor;
-  protocol: TProtocolConstructor;
-  headers: HttpHeaders;
+  send_buf: Buffer | string;
   constructor(host: string | undefined, port: number | string | undefined, options: XHRConnectOptions);
-  flush(): void;
-  setRecvBuffer(buf: string): void;
-  isOpen(): boolean;
-  open(): void;
-  close(): void;
-  read(len: number): string;
-  readAll(): string;
-  write(buf: string): void;
-  getSendBuffer(): string;
+  getSendBuffer(): Buffer | string;
 }
 
 export declare function createXHRConnection(host: string | undefined, port: number | string | undefined, options: XHRConnectOptions): XHRConnection;
@@ -592,11 +616,14 @@ export interface WebServerOptions<TProcessor, THandler> {
   services: { [path: string]: ServiceOptions<TProcessor, THandler> };
   /** A directory to serve files from. */
   files?: string | undefined;
-  /** Allowed origins: `{ '*': true }` or `{ 'https://example.com': true }`. */
-  cors?: { [origin: string]: boolean } | undefined;
+  /** Allowed origins: `{ '*': true }` or `{ 'https://example.com': true }` (or, as
+   * the original's documentation has it, an array of origins). */
+  cors?: { [origin: string]: boolean } | string[] | undefined;
   headers?: HttpHeaders | undefined;
-  /** https.createServer's options; plain HTTP without. */
-  tls?: https.ServerOptions | undefined;
+  /** connkit: the settings passed on to the core's TLS server; plain HTTP without. */
+  tls?: Pick<CoreServerOptions, 'key' | 'cert' | 'ca' | 'requestCert' | 'rejectUnauthorized'> | undefined;
 }
 
-export declare function createWebServer<TProcessor, THandler>(options: WebServerOptions<TProcessor, THandler>): http.Server | https.Server;
+/** connkit: a web server on the core (a connkit WebServer, where @types/thrift says
+ * http.Server | https.Server), with listen(), address(), close() and their events. */
+export declare function createWebServer<TProcessor, THandler>(options: WebServerOptions<TProcessor, THandler>): WebServer;

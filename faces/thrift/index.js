@@ -28,6 +28,8 @@ exports.HttpConnection = http.HttpConnection;
 exports.createHttpConnection = http.createHttpConnection;
 exports.createHttpUDSConnection = http.createHttpUDSConnection;
 exports.createHttpClient = http.createHttpClient;
+// connkit: the class of a non-200 response's error (the original's is unexported).
+exports.THTTPException = http.THTTPException;
 exports.WSConnection = ws.WSConnection;
 exports.createWSConnection = ws.createWSConnection;
 exports.createWSClient = ws.createWSClient;
