@@ -290,6 +290,10 @@ test('the web server: 403 for unknown services and denied origins, CORS, static 
       const escape = await ask('GET', `/../${path.basename(secret)}`);
       assert.notStrictEqual(escape.body, 'secret', name);
       assert.strictEqual((await ask('DELETE', '/calc')).status, 500, name);
+      if (lib === ck) {
+        // 'x' is a request cut short: the original waits for the rest forever.
+        assert.strictEqual((await ask('POST', '/calc')).status, 400, name);
+      }
     } finally {
       await closeServer(server);
     }

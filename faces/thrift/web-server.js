@@ -42,8 +42,8 @@ function servePost(service, request) {
       processor.process(input, output);
       received.commitPosition();
     } catch (error) {
-      if (error instanceof InputBufferUnderrunError) received.rollbackPosition();
-      else request.respond(500);
+      // A body cut short will not grow (the original waited for more, forever).
+      request.respond(error instanceof InputBufferUnderrunError ? 400 : 500);
     }
   });
   try {
@@ -51,8 +51,6 @@ function servePost(service, request) {
   } catch {
     request.respond(500);
   }
-  // A request cut short never completes: say so rather than leave the client waiting.
-  if (!request.answered && request.body.length === 0) request.respond(400);
 }
 
 function createWebServer(options = {}) {
