@@ -5,6 +5,7 @@
 // handle. Also keeps the count of referenced handles that decides whether connkit
 // keeps the process alive.
 
+const { EventEmitter } = require('node:events');
 const native = require('./native');
 
 // Event kinds, as in src/bridge/event.rs.
@@ -133,4 +134,23 @@ class Liveness {
   }
 }
 
-module.exports = { Kind, register, unregister, handleOf, isDispatching, Liveness, native };
+/** What the core's handles (connections, servers, HTTP clients) share: an
+ * EventEmitter whose share of the process's liveness follows Node's ref() / unref(). */
+class Handle extends EventEmitter {
+  constructor() {
+    super();
+    this._liveness = new Liveness();
+  }
+
+  ref() {
+    this._liveness.want(true);
+    return this;
+  }
+
+  unref() {
+    this._liveness.want(false);
+    return this;
+  }
+}
+
+module.exports = { Kind, register, unregister, handleOf, isDispatching, Handle, native };

@@ -5,9 +5,8 @@
 // setTimeout(), ref()/unref(), and the events connect, data (or frame), end, drain,
 // timeout, error, close — plus reconnecting, disconnect and exit.
 
-const { EventEmitter } = require('node:events');
 const { StringDecoder } = require('node:string_decoder');
-const { Kind, register, unregister, Liveness, native } = require('./bridge');
+const { Kind, register, unregister, Handle, native } = require('./bridge');
 const { connectOptions } = require('./options');
 const { fromCore, invalidType, invalidValue, withCode } = require('./errors');
 const writer = require('./writer');
@@ -31,7 +30,7 @@ function readTotal(batch, at) {
 
 const json = (batch, start, end) => JSON.parse(batch.toString('utf8', start, end));
 
-class Connection extends EventEmitter {
+class Connection extends Handle {
   constructor(options, connectListener) {
     super();
     let id;
@@ -71,7 +70,6 @@ class Connection extends EventEmitter {
     this._needDrain = false;
     this.bytesRead = 0;
     this._finalStats = null;
-    this._liveness = new Liveness();
     register(id, this);
     this._liveness.activate(true);
   }
@@ -254,16 +252,6 @@ class Connection extends EventEmitter {
       if (timeout === 0) this.removeListener('timeout', callback);
       else this.once('timeout', callback);
     }
-    return this;
-  }
-
-  ref() {
-    this._liveness.want(true);
-    return this;
-  }
-
-  unref() {
-    this._liveness.want(false);
     return this;
   }
 

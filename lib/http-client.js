@@ -4,14 +4,13 @@
 // connections (TCP, TLS or a unix socket). `request(body, callback)` calls back with
 // (err) or (null, statusCode, body); the process stays alive while requests are out.
 
-const { EventEmitter } = require('node:events');
-const { Kind, register, unregister, Liveness, native } = require('./bridge');
+const { Kind, register, unregister, Handle, native } = require('./bridge');
 const { connectOptions, headerList, hostHeader, plainObject, check } = require('./options');
 const { fromCore, invalidType, withCode } = require('./errors');
 
 const nonNegative = (v) => v >= 0;
 
-class HttpClient extends EventEmitter {
+class HttpClient extends Handle {
   /**
    * `options`: where to connect (`host`/`port`, `path` of a unix socket, TLS options
    * with `tls: true`), `requestPath` ('/'), `headers`, `keepAlive` (true),
@@ -43,7 +42,6 @@ class HttpClient extends EventEmitter {
     this._next = 1;
     this._pending = new Map();
     this._closed = false;
-    this._liveness = new Liveness();
     register(this._id, this);
   }
 
@@ -73,16 +71,6 @@ class HttpClient extends EventEmitter {
     if (this._pending.size === 0) unregister(this._id);
   }
 
-  ref() {
-    this._liveness.want(true);
-    return this;
-  }
-
-  unref() {
-    this._liveness.want(false);
-    return this;
-  }
-
   _onEvent(kind, batch, start, end) {
     const no = batch.readUInt32LE(start);
     const callback = this._pending.get(no);
@@ -93,8 +81,8 @@ class HttpClient extends EventEmitter {
       if (this._closed) unregister(this._id);
     }
     if (kind === Kind.Response) {
-      // Kept past this batch: copy out of it.
-      callback(null, batch.readUInt16LE(start + 4), Buffer.from(batch.subarray(start + 6, end)));
+      // A view of the batch, as a connection's frames are: each batch is a Buffer of its own.
+      callback(null, batch.readUInt16LE(start + 4), batch.subarray(start + 6, end));
     } else if (kind === Kind.RequestFailed) {
       callback(fromCore(JSON.parse(batch.toString('utf8', start + 4, end))));
     }

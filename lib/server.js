@@ -4,13 +4,12 @@
 // `net.Server`: listen(), address(), close(), ref()/unref(), and the events
 // listening, connection, error and close.
 
-const { EventEmitter } = require('node:events');
-const { Kind, register, unregister, Liveness, native } = require('./bridge');
+const { Kind, register, unregister, Handle, native } = require('./bridge');
 const { Connection, Accepted } = require('./connection');
 const { listenOptions, plainObject } = require('./options');
 const { fromCore, invalidType, withCode } = require('./errors');
 
-class Server extends EventEmitter {
+class Server extends Handle {
   constructor(options, connectionListener) {
     super();
     if (typeof options === 'function') [options, connectionListener] = [{}, options];
@@ -26,7 +25,6 @@ class Server extends EventEmitter {
     this._closing = false;
     this._listenerClosed = false;
     this.listening = false;
-    this._liveness = new Liveness();
   }
 
   /**
@@ -83,16 +81,6 @@ class Server extends EventEmitter {
 
   getConnections(callback) {
     process.nextTick(callback, null, this._connections.size);
-    return this;
-  }
-
-  ref() {
-    this._liveness.want(true);
-    return this;
-  }
-
-  unref() {
-    this._liveness.want(false);
     return this;
   }
 

@@ -55,7 +55,8 @@ class WebServer extends Server {
     if (kind !== Kind.Request) return super._onEvent(kind, batch, start, end);
     const no = batch.readUInt32LE(start);
     const service = this._web.services[batch.readUInt32LE(start + 4)];
-    this.emit('request', new WebRequest(this, no, service, Buffer.from(batch.subarray(start + 8, end))));
+    // A view of the batch, as a connection's frames are: each batch is a Buffer of its own.
+    this.emit('request', new WebRequest(this, no, service, batch.subarray(start + 8, end)));
   }
 }
 

@@ -1,15 +1,16 @@
-//! A listening server: accepts connections and hands each to its own driver.
+//! A listening server: accepts connections and hands each to its own driver. The
+//! accept loop is shared with the web server (`http::server`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::watch;
 use tokio_rustls::rustls::ServerConfig;
 
-use crate::bridge::Kind;
+use crate::bridge::{Bridge, Kind};
 use crate::conn::{self, Origin};
 use crate::hub::Hub;
-use crate::transport::{self, Bind};
+use crate::transport::{self, Bind, Incoming};
 
 pub struct ServerOptions {
   pub bind: Bind,
@@ -18,54 +19,84 @@ pub struct ServerOptions {
   pub conn: conn::Options,
 }
 
+/// A server's close signal. Once given it stays given, so whatever waits for it later
+/// (a web server's connections) sees it too.
+pub struct Closing(watch::Sender<bool>);
+
+impl Default for Closing {
+  fn default() -> Self {
+    Closing(watch::channel(false).0)
+  }
+}
+
+impl Closing {
+  pub fn close(&self) {
+    self.0.send_replace(true);
+  }
+
+  pub async fn closed(&self) {
+    let mut rx = self.0.subscribe();
+    let _ = rx.wait_for(|c| *c).await;
+  }
+}
+
 /// The JS side's handle on a running server.
 #[derive(Default)]
 pub struct Server {
-  close: Notify,
+  closing: Closing,
 }
 
 impl Server {
   /// Stops accepting; connections already accepted carry on.
   pub fn close(&self) {
-    self.close.notify_one();
+    self.closing.close();
   }
 }
 
 pub async fn run(hub: Arc<Hub>, id: u32, server: Arc<Server>, options: ServerOptions) {
   let bridge = hub.bridge();
+  accept_loop(&bridge, id, &options.bind, options.tls.clone(), &server.closing, |incoming| {
+    let addresses = incoming.addresses().to_json().to_string();
+    let (conn_id, start) = hub.connection(options.conn.clone());
+    // Announced before its driver runs, so JS knows the id before any event of it.
+    bridge.push_parts(id, Kind::Connection, &[&conn_id.to_le_bytes(), addresses.as_bytes()]);
+    start(Origin::Accepted(incoming));
+  })
+  .await;
+  bridge.push(id, Kind::ServerClose, b"");
+}
+
+/// Binds (reporting `Listening`, or the error), then hands every connection accepted
+/// to `accept` until `closing` is given; the listener is closed when this returns.
+pub async fn accept_loop(
+  bridge: &Bridge,
+  id: u32,
+  bind: &Bind,
+  tls: Option<Arc<ServerConfig>>,
+  closing: &Closing,
+  mut accept: impl FnMut(Incoming),
+) {
   let listener = tokio::select! {
-    _ = server.close.notified() => None,
-    r = transport::bind(&options.bind, options.tls.clone()) => match r {
-      Ok(l) => Some(l),
-      Err(e) => {
-        bridge.push(id, Kind::Error, e.to_json().to_string().as_bytes());
-        None
-      }
+    _ = closing.closed() => return,
+    r = transport::bind(bind, tls) => match r {
+      Ok(l) => l,
+      Err(e) => return bridge.push(id, Kind::Error, e.to_json().to_string().as_bytes()),
     },
   };
-  if let Some(listener) = listener {
-    bridge.push(id, Kind::Listening, listener.address().to_string().as_bytes());
-    loop {
-      tokio::select! {
-        _ = server.close.notified() => break,
-        r = listener.accept() => match r {
-          Ok(incoming) => {
-            let addresses = incoming.addresses().to_json().to_string();
-            let (conn_id, start) = hub.connection(options.conn.clone());
-            // Announced before its driver runs, so JS knows the id before any event of it.
-            bridge.push_parts(id, Kind::Connection, &[&conn_id.to_le_bytes(), addresses.as_bytes()]);
-            start(Origin::Accepted(incoming));
-          }
-          // Out of descriptors and the like: report, breathe, keep serving.
-          Err(e) => {
-            let err = crate::error::CoreError::io(&e, "accept");
-            bridge.push(id, Kind::Error, err.to_json().to_string().as_bytes());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-          }
-        },
-      }
+  bridge.push(id, Kind::Listening, listener.address().to_string().as_bytes());
+  loop {
+    tokio::select! {
+      _ = closing.closed() => break,
+      r = listener.accept() => match r {
+        Ok(incoming) => accept(incoming),
+        // Out of descriptors and the like: report, breathe, keep serving.
+        Err(e) => {
+          let err = crate::error::CoreError::io(&e, "accept");
+          bridge.push(id, Kind::Error, err.to_json().to_string().as_bytes());
+          tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+      },
     }
-    // Dropping the listener closes it and removes a unix socket's file.
   }
-  bridge.push(id, Kind::ServerClose, b"");
+  // Dropping the listener closes it and removes a unix socket's file.
 }

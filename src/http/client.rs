@@ -114,6 +114,8 @@ impl Client {
 
   async fn open(&self) -> Result<SendRequest<Full<Bytes>>, CoreError> {
     let dialed = dial::dial(&self.options.route, self.options.connect_timeout).await?;
+    // As Node's http client: requests leave at once, not after the peer's delayed ACK.
+    let _ = dialed.stream.socket_options().set_no_delay(true);
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(dialed.stream)).await.map_err(|e| hyper_error(&e))?;
     // Runs until the connection closes: the server's doing, or the pool dropping it.
     runtime::get().spawn(async move {

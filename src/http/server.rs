@@ -15,14 +15,15 @@ use hyper::body::Incoming as Body;
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio_rustls::rustls::ServerConfig;
 
 use super::collect;
 use crate::bridge::{Bridge, Kind};
 use crate::conn::{self, Origin};
 use crate::hub::Hub;
-use crate::transport::{self, ws, Addresses, Bind, Incoming};
+use crate::server::{accept_loop, Closing};
+use crate::transport::{ws, Addresses, Bind, Incoming};
 
 pub struct WebOptions {
   pub bind: Bind,
@@ -53,21 +54,21 @@ pub struct Reply {
 
 /// The JS side's handle on a running web server.
 pub struct WebServer {
-  close: watch::Sender<bool>,
+  closing: Closing,
   pending: Mutex<HashMap<u32, oneshot::Sender<Reply>>>,
   next: AtomicU32,
 }
 
 impl Default for WebServer {
   fn default() -> Self {
-    WebServer { close: watch::channel(false).0, pending: Mutex::default(), next: AtomicU32::new(1) }
+    WebServer { closing: Closing::default(), pending: Mutex::default(), next: AtomicU32::new(1) }
   }
 }
 
 impl WebServer {
   /// Stops accepting; requests in flight are answered, idle connections close.
   pub fn close(&self) {
-    self.close.send_replace(true);
+    self.closing.close();
   }
 
   /// JS's answer to request `no` (ignored if its client went away meanwhile).
@@ -89,52 +90,28 @@ struct Site {
 
 pub async fn run(hub: Arc<Hub>, id: u32, server: Arc<WebServer>, options: WebOptions) {
   let bridge = hub.bridge();
-  let mut closing = server.close.subscribe();
-  let listener = tokio::select! {
-    _ = closed(&mut closing) => None,
-    r = transport::bind(&options.bind, options.tls.clone()) => match r {
-      Ok(l) => Some(l),
-      Err(e) => {
-        bridge.push(id, Kind::Error, e.to_json().to_string().as_bytes());
-        None
-      }
-    },
-  };
-  if let Some(listener) = listener {
-    bridge.push(id, Kind::Listening, listener.address().to_string().as_bytes());
-    let site = Arc::new(Site { id, hub, bridge: bridge.clone(), server: server.clone(), options });
-    // Each connection holds a sender: once all are dropped, every connection is done.
-    let (alive, mut all_done) = mpsc::channel::<()>(1);
-    loop {
-      tokio::select! {
-        _ = closed(&mut closing) => break,
-        r = listener.accept() => match r {
-          Ok(incoming) => {
-            let site = site.clone();
-            let alive = alive.clone();
-            tokio::spawn(async move {
-              serve(site, incoming).await;
-              drop(alive);
-            });
-          }
-          Err(e) => {
-            let err = crate::error::CoreError::io(&e, "accept");
-            bridge.push(id, Kind::Error, err.to_json().to_string().as_bytes());
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-          }
-        },
-      }
-    }
-    drop(listener);
-    drop(alive);
-    let _ = all_done.recv().await;
-  }
+  let (bind, tls) = (options.bind.clone(), options.tls.clone());
+  let site = Arc::new(Site { id, hub, bridge: bridge.clone(), server: server.clone(), options });
+  // Each connection holds a sender: once all are dropped, every connection is done.
+  let (alive, mut all_done) = mpsc::channel::<()>(1);
+  accept_loop(&bridge, id, &bind, tls, &server.closing, |incoming| {
+    let (site, alive) = (site.clone(), alive.clone());
+    tokio::spawn(async move {
+      serve(site, incoming).await;
+      drop(alive);
+    });
+  })
+  .await;
+  drop(alive);
+  let _ = all_done.recv().await;
   bridge.push(id, Kind::ServerClose, b"");
 }
 
 async fn serve(site: Arc<Site>, incoming: Incoming) {
   let addresses = incoming.addresses();
   let Ok(stream) = incoming.establish().await else { return }; // a failed TLS handshake: nothing to answer
+  // As Node's http server: answers leave at once, not after the peer's delayed ACK.
+  let _ = stream.socket_options().set_no_delay(true);
   let service = {
     let site = site.clone();
     hyper::service::service_fn(move |req| {
@@ -145,10 +122,9 @@ async fn serve(site: Arc<Site>, incoming: Incoming) {
   };
   let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades();
   tokio::pin!(conn);
-  let mut closing = site.server.close.subscribe();
   tokio::select! {
     _ = conn.as_mut() => return,
-    _ = closed(&mut closing) => conn.as_mut().graceful_shutdown(),
+    _ = site.server.closing.closed() => conn.as_mut().graceful_shutdown(),
   }
   let _ = conn.await;
 }
@@ -281,11 +257,6 @@ impl Site {
     });
     res
   }
-}
-
-/// Resolves once the server is closing.
-async fn closed(rx: &mut watch::Receiver<bool>) {
-  let _ = rx.wait_for(|c| *c).await;
 }
 
 /// Removes a request from the pending ones when its handler ends, answered or not.
