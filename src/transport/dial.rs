@@ -1,6 +1,8 @@
 //! Opening client connections.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::net::{TcpStream, UnixStream};
@@ -98,7 +100,7 @@ async fn open(target: &Target, tls: Option<&Tls>) -> Result<Dialed, CoreError> {
 /// Resolves `host`, then tries its addresses in order, as Node's `net.connect` does.
 /// A name that does not resolve fails as Node's does: `getaddrinfo ENOTFOUND host`.
 async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, CoreError> {
-  let addrs = tokio::net::lookup_host((host, port)).await.map_err(|_| {
+  let addrs = resolve(host, port).await.ok_or_else(|| {
     let mut e = CoreError::new("ENOTFOUND", format!("getaddrinfo ENOTFOUND {host}"));
     e.syscall = Some("getaddrinfo");
     e
@@ -112,6 +114,31 @@ async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, CoreError> {
   }
   let e = last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::AddrNotAvailable));
   Err(CoreError::io(&e, "connect").at(host, Some(port)))
+}
+
+/// A name lookup under way, shared by the dials that ask for it meanwhile.
+type Lookup = Arc<tokio::sync::OnceCell<Option<Vec<SocketAddr>>>>;
+
+/// `host`'s addresses. Dials of one name at the same time (an HTTP client's requests
+/// made together, each on a connection of its own) share one lookup and go on in
+/// the order they asked; a lookup each, on a blocking thread each, would finish, and
+/// so connect, in any order. Nothing is kept once the lookup is answered.
+async fn resolve(host: &str, port: u16) -> Option<Vec<SocketAddr>> {
+  static LOOKUPS: OnceLock<Mutex<HashMap<(String, u16), Lookup>>> = OnceLock::new();
+  let lookups = LOOKUPS.get_or_init(Mutex::default);
+  let key = (host.to_owned(), port);
+  let lookup = lookups.lock().unwrap().entry(key.clone()).or_default().clone();
+  let addrs = lookup
+    .get_or_init(|| async {
+      let addrs = tokio::net::lookup_host((host, port)).await.ok().map(|a| a.collect());
+      let mut under_way = lookups.lock().unwrap();
+      if under_way.get(&key).is_some_and(|l| Arc::ptr_eq(l, &lookup)) {
+        under_way.remove(&key);
+      }
+      addrs
+    })
+    .await;
+  addrs.clone()
 }
 
 /// rustls reports certificate problems as `InvalidData` carrying a rustls error.
