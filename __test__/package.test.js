@@ -109,3 +109,19 @@ test('npm pack, install into an empty project (building with cargo), require wor
   assert.equal(run.status, 0, run.stderr);
   assert.equal(run.stdout.trim(), 'function function function');
 });
+
+test('every module is importable from ESM with all its exports named', () => {
+  const source = `
+    import { createRequire } from 'node:module';
+    const require = createRequire(import.meta.url);
+    const out = {};
+    for (const name of ['connkit', 'connkit/thrift', 'connkit/jstp', 'connkit/connman', 'connkit/socket-ipc']) {
+      const ns = await import(name);
+      out[name] = Object.keys(require(name)).filter((key) => !(key in ns) || ns[key] !== require(name)[key]);
+    }
+    console.log(JSON.stringify(out));`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', source], { cwd: ROOT, encoding: 'utf8' });
+  assert.strictEqual(run.status, 0, run.stderr);
+  const missing = JSON.parse(run.stdout);
+  assert.deepStrictEqual(missing, { connkit: [], 'connkit/thrift': [], 'connkit/jstp': [], 'connkit/connman': [], 'connkit/socket-ipc': [] });
+});

@@ -4,8 +4,15 @@
 // Same classes, options, events and wire; see the README for where it follows the
 // original's document rather than its code.
 
-const { Server } = require('./server');
-const { Client } = require('./client');
+// Each export is its own assignment, so ESM code can `import { Server } from 'connkit/socket-ipc'`.
 const errors = require('./errors');
 
-module.exports = { Server, Client, ...errors };
+exports.Server = require('./server').Server;
+exports.Client = require('./client').Client;
+exports.MessageError = errors.MessageError;
+exports.DecodeError = errors.DecodeError;
+exports.SendError = errors.SendError;
+exports.SendAfterCloseError = errors.SendAfterCloseError;
+exports.NoServerError = errors.NoServerError;
+exports.BadClientError = errors.BadClientError;
+exports.EncodeError = errors.EncodeError;
