@@ -336,8 +336,9 @@ test('WebSocket faults: garbage and oversized frames drop only their connection;
 
     // The first client never noticed.
     assert.deepStrictEqual(await p((cb) => client.add(2, 2, cb)), { error: null, value: 4 });
+    // The server answers a close frame with its code (and no reason), then hangs up.
     connection.close(4000, 'bye');
-    assert.deepStrictEqual((await waitFor(connection, 'close')).length, 2);
+    assert.deepStrictEqual(await waitFor(connection, 'close'), [4000, '']);
   } finally {
     await closeServer(server);
   }
@@ -399,6 +400,26 @@ test('a WebSocket client answers pings with pongs and a server close with its ow
     assert.deepStrictEqual(unmasked(frames[1]), { opcode: 0x8, masked: true, payload: Buffer.from([0x03, 0xe9]) });
   } finally {
     server.close();
+  }
+});
+
+test('a refused WebSocket handshake fails the connection with the status, and its calls with it', async () => {
+  const refusing = await plainServer((req, res) => res.writeHead(404).end());
+  try {
+    const connection = ck.createWSConnection('127.0.0.1', refusing.address().port, {});
+    const client = ck.createWSClient(Calc, connection);
+    const failed = waitFor(connection, 'error');
+    const closed = waitFor(connection, 'close');
+    connection.open();
+    const [error] = await failed;
+    assert.deepStrictEqual([error.code, error.message], ['ERR_WS_HANDSHAKE', 'Unexpected server response: 404']);
+    assert.deepStrictEqual(await closed, [1006, '']);
+    assert.ok(!connection.isOpen());
+    // A call made now is queued for the next open(), as the original's are.
+    client.add(1, 1, () => {});
+    assert.strictEqual(connection.send_pending.length, 1);
+  } finally {
+    await closeServer(refusing);
   }
 });
 

@@ -60,6 +60,36 @@ impl CoreError {
   }
 }
 
+impl CoreError {
+  /// hyper's errors in Node's words where Node has some: a socket error underneath as
+  /// itself, a peer gone mid-message as a reset (`socket hang up`).
+  pub fn from_hyper(e: &hyper::Error) -> Self {
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+      if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+        if io.kind() != std::io::ErrorKind::UnexpectedEof {
+          return CoreError::io(io, "read");
+        }
+        break;
+      }
+      source = inner.source();
+    }
+    let cut_short = e.is_body_write_aborted() || source.is_some() || e.to_string().contains("end of file");
+    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() || cut_short {
+      let mut err = CoreError::new("ECONNRESET", "socket hang up");
+      err.syscall = Some("read");
+      return err;
+    }
+    if e.is_timeout() {
+      return CoreError::new("ETIMEDOUT", "HTTP request timed out");
+    }
+    if e.is_parse() {
+      return CoreError::new("HPE_INVALID", format!("Parse Error: {e}"));
+    }
+    CoreError::new("ERR_HTTP", e.to_string())
+  }
+}
+
 impl From<FrameError> for CoreError {
   fn from(e: FrameError) -> Self {
     let code = match e {

@@ -15,7 +15,7 @@ use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use tokio::sync::Semaphore;
 
-use super::{collect, hyper_error};
+use super::collect;
 use crate::bridge::{Bridge, Kind};
 use crate::error::CoreError;
 use crate::runtime;
@@ -88,7 +88,7 @@ impl Client {
       .header(header::CONTENT_LENGTH, body.len())
       .body(Full::new(body))
       .map_err(|e| CoreError::new("ERR_INVALID_ARG_VALUE", format!("invalid HTTP request: {e}")))?;
-    let res = sender.send_request(req).await.map_err(|e| hyper_error(&e))?;
+    let res = sender.send_request(req).await.map_err(|e| CoreError::from_hyper(&e))?;
     let status = res.status().as_u16();
     let closing = res.headers().get(header::CONNECTION).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
     let body = collect(res.into_body(), self.options.max_body).await?;
@@ -116,7 +116,7 @@ impl Client {
     let dialed = dial::dial(&self.options.route, self.options.connect_timeout).await?;
     // As Node's http client: requests leave at once, not after the peer's delayed ACK.
     let _ = dialed.stream.socket_options().set_no_delay(true);
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(dialed.stream)).await.map_err(|e| hyper_error(&e))?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(dialed.stream)).await.map_err(|e| CoreError::from_hyper(&e))?;
     // Runs until the connection closes: the server's doing, or the pool dropping it.
     runtime::get().spawn(async move {
       let _ = conn.await;

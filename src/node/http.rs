@@ -6,7 +6,7 @@ use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;
 
-use super::options::{self, ConnectConfig, ListenConfig};
+use super::options::{self, invalid, ConnectConfig, ListenConfig};
 use super::state;
 use crate::codec::ws::Role;
 use crate::http::client::ClientOptions;
@@ -43,10 +43,6 @@ pub struct WebConfig {
 }
 
 const DEFAULT_MAX_BODY: usize = 100 * 1024 * 1024;
-
-fn invalid(msg: impl Into<String>) -> Error {
-  Error::new(Status::InvalidArg, msg.into())
-}
 
 fn header_pairs(flat: Option<&[String]>) -> Result<Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>> {
   options::pairs(flat)

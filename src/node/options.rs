@@ -103,7 +103,7 @@ pub struct ListenConfig {
   pub connection: ConnectionConfig,
 }
 
-fn invalid(msg: impl Into<String>) -> Error {
+pub(super) fn invalid(msg: impl Into<String>) -> Error {
   Error::new(Status::InvalidArg, msg.into())
 }
 

@@ -122,10 +122,12 @@ pub fn accept_key(headers: &HeaderMap) -> Option<HeaderValue> {
   HeaderValue::from_str(&derive_accept_key(key.as_bytes())).ok()
 }
 
+/// A handshake that failed: resets as such, anything else as a handshake error.
 fn failed(e: hyper::Error) -> CoreError {
-  let mut err = CoreError::new("ERR_WS_HANDSHAKE", format!("WebSocket handshake failed: {e}"));
-  if e.is_incomplete_message() || e.is_closed() {
-    err.code = "ECONNRESET".into();
+  let mut err = CoreError::from_hyper(&e);
+  if err.code == "ERR_HTTP" {
+    err.code = "ERR_WS_HANDSHAKE".into();
+    err.message = format!("WebSocket handshake failed: {e}");
   }
   err
 }
