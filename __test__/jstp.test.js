@@ -262,6 +262,32 @@ test('restore: an answer produced while the client was away reaches it (connkit 
   });
 });
 
+test('restore on a new server sharing the session store: the answers the old one made while the client was away arrive', async () => {
+  const storage = new ck.SimpleSessionStorageProvider();
+  const later = (conn, ms, cb) => setTimeout(cb, ms, null, ms);
+  const app = new ck.Application('testApp@1.2.3', { calc: { later } }, {}, storage);
+  const first = ck.net.createServer({ applications: [app] });
+  await new Promise((resolve) => first.listen(0, '127.0.0.1', resolve));
+  const { port } = first.address();
+  const { connection, calc } = await connect(ck, 'net', 'testApp', { reconnector: quickReconnector(300) }, port, '127.0.0.1');
+  let second;
+  try {
+    const slow = call(calc, 'later', 100);
+    await new Promise((r) => setTimeout(r, 30));
+    (await serverSide(first)).getTransport().destroy();
+    await closeServer(first);
+    second = ck.net.createServer({ applications: [app] });
+    await new Promise((resolve) => second.listen(port, '127.0.0.1', resolve));
+    const [error] = await waitFor(connection, 'reconnect', 5000);
+    assert.strictEqual(error, null);
+    assert.deepStrictEqual(await slow, { error: null, results: [100] });
+    assert.deepStrictEqual(await call(calc, 'later', 1), { error: null, results: [1] });
+  } finally {
+    connection.close();
+    if (second) await closeServer(second);
+  }
+});
+
 test('restore: callMethodWithResend resends with its arguments when the answer was lost (original server)', async () => {
   const { server, port } = await startServer(real, 'net');
   const client = { reconnector: quickReconnector(400) };

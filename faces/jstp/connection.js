@@ -40,8 +40,6 @@ class Connection extends EventEmitter {
     this._heartbeatTimeout = (client ?? server).heartbeatTimeout ?? 0;
     this._silentSince = 0;
     this._ackPending = false;
-    // Server side: answers produced while the client was away, sent on restore.
-    this._unsentCallbacks = [];
     this.hasConnected = false;
     this.closedIntentionally = false;
     this._emitError = (error) => {
@@ -115,12 +113,9 @@ class Connection extends EventEmitter {
       text = serde.compose('callback', messageId, null, 'error', [errors.ERR_INTERNAL_API_ERROR]);
       this._methodFailed(failure);
     }
-    if (this._closed && this.server && this.session) {
-      // Keep the answer for the client's return (restore within clientExpirationTime).
-      this._unsentCallbacks.push(text);
-      return;
-    }
-    this._send(text);
+    // A server's answer follows its session, which may be on another connection by now.
+    if (this.server && this.session) this.session._sendAnswer(text);
+    else this._send(text);
   }
 
   emitRemoteEvent(interfaceName, eventName, args) {
@@ -420,9 +415,6 @@ class Connection extends EventEmitter {
     this.server.emit('reconnect', this);
     this._sendHandshakeOk(session.receivedCount);
     session._resendBufferedMessages();
-    const unsent = this._unsentCallbacks;
-    this._unsentCallbacks = [];
-    for (const text of unsent) this._send(text);
     // Ids go on from the last one used. (The original's server stepped back toward
     // zero here and reused ids, overwriting messages still in its resend buffer.)
     this._nextMessageId = session.latestBufferedMessageId + this._messageIdDelta;

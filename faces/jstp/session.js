@@ -2,7 +2,9 @@
 
 // A JSTP session: what survives a dropped socket. Each side keeps every call, event,
 // inspect and ping it sent, as sent, until the peer is known to have received it, and
-// resends the rest when the session is restored on a new connection.
+// resends the rest when the session is restored on a new connection. A server's
+// answers made while the client was away wait in the session too, so they reach the
+// client wherever the session is restored (another Connection, a new server).
 
 const { randomUUID } = require('node:crypto');
 
@@ -16,6 +18,7 @@ class Session extends Map {
     this.buffer = new Map(); // |id| -> message text
     this.receivedCount = 0; // |id| of the latest call, event, inspect or ping received
     this.latestBufferedMessageId = 0;
+    this.unsentAnswers = []; // callback messages, server side
     Object.preventExtensions(this);
   }
 
@@ -60,8 +63,18 @@ class Session extends Map {
     this.guaranteedDeliveredCount = receivedCount;
   }
 
+  /** Server side: an answer goes out on the session's connection, or waits for the
+   * client's return while that is closed. */
+  _sendAnswer(text) {
+    if (!this.connection || this.connection._closed) this.unsentAnswers.push(text);
+    else this.connection._send(text);
+  }
+
   _resendBufferedMessages() {
     for (const text of this.buffer.values()) this.connection._send(text);
+    const answers = this.unsentAnswers;
+    this.unsentAnswers = [];
+    for (const text of answers) this.connection._send(text);
   }
 }
 
