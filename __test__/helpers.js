@@ -80,11 +80,12 @@ function makeCerts() {
  * resolves to it), bounded by `ms`.
  * Resolves with { code, signal, stdout, stderr, ms }.
  */
-function runNode(source, { ms = 10000, args = [] } = {}) {
+function runNode(source, { ms = 10000, args = [], env = process.env } = {}) {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const child = spawn(process.execPath, [...args, '-e', source], {
       cwd: ROOT,
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
