@@ -43,6 +43,8 @@ export interface ReconnectOptions {
 }
 
 export interface TlsOptions {
+  /** `true`: the tls transport, as `transport: 'tls'` (also inferred from `ca` / `cert`). */
+  tls?: boolean;
   ca?: Bytes | Bytes[];
   cert?: Bytes;
   key?: Bytes;
@@ -81,6 +83,9 @@ export interface ConnectOptions extends ConnectionSettings, TlsOptions {
   offlineQueueBytes?: number;
   /** `write()` returns false past this many unflushed bytes. Default 16 KiB. */
   highWaterMark?: number;
+  /** Writes unsent when a session is lost go out on the next one (default true);
+   * `false`: they fail with it, their callbacks getting the error. */
+  resendUnsent?: boolean;
   /** Upgrade to a WebSocket once connected (tcp, tls or unix). Each `write()` then
    * sends one message, and each message read (or, with `framing`, each frame of
    * what the messages carry) is a `frame`. */

@@ -29,3 +29,17 @@ cm.getPool('memcached')?.getConnections().forEach((s) => console.log(s.remotePor
 cm.getConnection(11211, '127.0.0.1')?.sock.disconnect();
 sock?.disconnect();
 cm.disconnectAll();
+
+// Mistakes users make; each must stay an error.
+// @ts-expect-error: onReset is required (connman calls it on every loss)
+cm.connect(11211, '127.0.0.1', onConnect, onData);
+// @ts-expect-error: an unknown socket option (a misspelt `noDelay`) is not silently ignored
+cm.connect(11211, '127.0.0.1', onConnect, onData, onReset, { noDelai: true });
+// @ts-expect-error: onReset returns the next onConnect (or nothing), not a string
+cm.connect(11211, '127.0.0.1', onConnect, onData, () => 'retry');
+// @ts-expect-error: disconnect() takes no arguments
+cm.connect(11211, '127.0.0.1', (socket) => socket.disconnect(true), onData, onReset);
+// @ts-expect-error: getConnection() may find none (strict null checks)
+cm.getConnection(11211, '127.0.0.1').sock.disconnect();
+// @ts-expect-error: a pool name is a string
+cm.createPool(1);

@@ -35,3 +35,19 @@ const back: jstp.RemoteError = jstp.RemoteError.fromJstpArray(wire);
 const session: jstp.Session = jstp.Session.fromString(new jstp.Session(null, null).toString());
 console.log(back.code, session.id, jstp.createAppsIndex([app]).size);
 jstp.ws.connect('calc', null, {}, 'ws://localhost:3001', (err: Error | null, connection?: jstp.Connection) => connection?.close());
+
+// Mistakes users make; each must stay an error.
+// @ts-expect-error: an interface's members are methods
+new jstp.Application('calc', { calculator: { add: 1 } });
+// @ts-expect-error: heartbeatInterval is in ms, a number
+jstp.net.createServer({ applications: [app], heartbeatInterval: '1s' });
+// @ts-expect-error: an unknown client option (a misspelt `reconnector`) is not silently ignored
+const misspelt: jstp.Client = { reconector: () => {} };
+// @ts-expect-error: a remote error's code is a number (jstp.ERR_*)
+new jstp.RemoteError('11');
+jstp.net.connect('calc', null, 3000, 'localhost', (err, connection) => {
+  // @ts-expect-error: callMethod() takes the arguments as an array
+  connection?.callMethod('calculator', 'add', 1, 2);
+  // @ts-expect-error: a connection's id is a number
+  const id: string | undefined = connection?.id;
+});

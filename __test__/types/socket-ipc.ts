@@ -23,3 +23,17 @@ client.on('message', (message: any, topic: string) => console.log(topic, message
 client.connect();
 client.send('ping', { at: Date.now() });
 client.close();
+
+// Mistakes users make; each must stay an error.
+// @ts-expect-error: an unknown option (a misspelt `maxFrameSize`) is not silently ignored
+new Server({ socketFile: '/tmp/app.sock', maxFrameSze: 1 << 20 });
+// @ts-expect-error: a delay range needs both min and max
+new Client({ socketFile: '/tmp/app.sock', retryDelay: { min: 100 } });
+// @ts-expect-error: the server sends to one client: send(topic, message, clientId)
+server.send('pong', { ok: true });
+// @ts-expect-error: a client id is a string, not a number
+server.on('connection', (clientId) => clientId.toFixed());
+// @ts-expect-error: a topic-scoped listener gets (message, clientId), the id a string
+server.on('message.ping', (message, clientId) => clientId.toFixed());
+// @ts-expect-error: send() reports failures as 'error' events; it returns nothing
+const sent: boolean = client.send('ping', {});
