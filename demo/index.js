@@ -13,59 +13,70 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { Progress } = require('./progress');
-const faces = require('./faces');
+const { FACES } = require('./faces');
+const { interop } = require('./interop');
 const { restart } = require('./restart');
 const { throughput, IN_FLIGHT } = require('./throughput');
 const { render } = require('./summary');
 
-const CALLS = Number(process.env.CONNKIT_DEMO_CALLS || 1000);
-const SECONDS = Number(process.env.CONNKIT_DEMO_SECONDS || 1);
+/** A positive number from the environment, or `fallback`. */
+function setting(name, fallback, integer) {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!(value > 0) || (integer && !Number.isInteger(value))) {
+    throw new Error(`${name} must be a positive ${integer ? 'integer' : 'number'}, not '${text}'`);
+  }
+  return value;
+}
 
 /** The original jstp warns, on require, that mdsf's native parser is not built
  * (package.json denies that install script; see the README): one line here instead. */
 function loadOriginalJstp() {
   const warn = console.warn;
-  let warned = false;
-  console.warn = () => (warned = true);
+  let unbuilt = false;
+  console.warn = (...args) => {
+    if (/mdsf native addon is not built|Cannot find module '\.\.\/build\//.test(String(args[0]))) unbuilt = true;
+    else warn(...args);
+  };
   try {
     require('@metarhia/jstp');
   } finally {
     console.warn = warn;
   }
-  return warned ? "@metarhia/jstp runs on mdsf's JavaScript parser (its native build is not installed)" : null;
+  return unbuilt ? "@metarhia/jstp runs on mdsf's JavaScript parser (its native build is not installed)" : null;
 }
 
 async function main() {
+  const started = performance.now();
+  const count = setting('CONNKIT_DEMO_CALLS', 1000, true);
+  const seconds = setting('CONNKIT_DEMO_SECONDS', 1, false);
+  const notes = [loadOriginalJstp()].filter(Boolean);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'connkit-demo-'));
   const socketFile = path.join(dir, 'demo.sock');
-  const notes = [loadOriginalJstp()].filter(Boolean);
-  const progress = new Progress(6);
+  const progress = new Progress(FACES.length + 2);
   console.log(`connkit demo — node ${process.version}, ${os.cpus().length} cpus, loopback and ${socketFile}\n`);
   try {
     const scenarios = [];
-    for (const [label, run] of [
-      ['connkit/thrift', () => faces.thrift(CALLS)],
-      ['connkit/jstp', () => faces.jstp(CALLS)],
-      ['connkit/connman', () => faces.connman(CALLS)],
-      ['connkit/socket-ipc', () => faces.socketIpc(CALLS, socketFile)],
-    ]) {
-      progress.step(label);
-      progress.tick('a connkit server; a client through the face, one through the original');
-      const result = await run();
+    for (const face of FACES) {
+      progress.step(face.face);
+      progress.tick(`a connkit server; a client through ${face.face}, one through ${face.original}`);
+      const result = await interop(face, count, socketFile);
       scenarios.push(result);
       const answered = Object.values(result.answered).reduce((a, b) => a + b, 0);
-      progress.finish(`${answered}/${result.count * 2} answered over ${result.over}`);
+      progress.finish(`${answered}/${count * Object.keys(result.answered).length} answered over ${result.over}`);
     }
 
     progress.step('restart (connkit/jstp)');
-    const restarted = await restart(CALLS, progress);
+    const restarted = await restart(count, progress);
     progress.finish(`${restarted.answered}/${restarted.made} answered, ${restarted.twice} twice`);
 
     progress.step('throughput');
-    const rates = await throughput(SECONDS, socketFile, progress);
-    progress.finish(`each package ${SECONDS} s with ${IN_FLIGHT} calls in flight`);
+    const rates = await throughput(FACES, seconds, socketFile, progress);
+    progress.finish(`each package ${seconds} s with ${IN_FLIGHT} calls in flight`);
 
-    const { text, ok } = render({ scenarios, restarted, rates, seconds: SECONDS, notes });
+    const elapsed = (performance.now() - started) / 1000;
+    const { text, ok } = render({ scenarios, restarted, rates, seconds, notes, elapsed });
     console.log(`\n${text}`);
     process.exitCode = ok ? 0 : 1;
   } finally {
@@ -76,4 +87,6 @@ async function main() {
 main().catch((error) => {
   console.error(`\ndemo failed: ${error.stack || error}`);
   process.exitCode = 1;
+  // Whatever the failed step left open must not keep a failed demo running.
+  setTimeout(() => process.exit(1), 3000).unref();
 });

@@ -1,69 +1,66 @@
 'use strict';
 
-// Reconnect and resend with nothing lost: a connkit/jstp server crashes under load —
-// every socket cut at once, the listener gone — while calls are in flight and more
-// are made, then a new server comes up on the same port with the same session store
-// (as a restarted server behind a shared store would). The client's session is
-// restored: the calls the server never got are resent, the answers it made while the
-// client was away are delivered, and every call is answered exactly once. The calls
-// are made with callMethodWithResend, as JSTP offers for this: an answer the server
-// wrote into a socket that then died is not known lost until after the restore, and
-// that call is made again.
+// Reconnect and resend with nothing lost. A connkit/jstp server crashes under load,
+// simulated in this process: at the call that makes half of a burst received, every
+// socket is cut, it stops running and answering calls, and its listener closes. More calls are made while it is down. Then a new server takes the port
+// with the same session store, as a restarted server behind a shared store would.
+// The client reconnects by itself and its session is restored: calls the old server
+// never got are resent from the session, and calls it got but never answered fail
+// with ERR_CALLBACK_LOST after the restore, which callMethodWithResend (JSTP's way to
+// ask for this) makes again. Every call is answered at the client exactly once.
 
 const jstp = require('connkit/jstp');
-const { HOST, closeServer, sleep } = require('./util');
-const { connectJstp } = require('./faces');
+const { HOST, once, listen, closeServer, sleep, within } = require('./util');
+const { jstpApp, connectJstp } = require('./faces');
 
-const DOWNTIME = 300; // ms the server stays down
+const DOWNTIME = 300; // ms between the crash and the new server
+const ANSWER_DELAY = 5; // ms each add takes, so the crash finds answers not yet sent
 
-/** An application whose add answers a little later, so the crash finds calls in flight. */
-function application(storage) {
-  const add = (connection, a, b, cb) => setTimeout(cb, 5, null, a + b);
-  return new jstp.Application('demo', { calc: { add } }, {}, storage);
-}
-
-async function startServer(app, port) {
-  const server = jstp.net.createServer({ applications: [app] });
-  await new Promise((resolve) => server.listen(port, HOST, resolve));
-  return server;
-}
-
-/** Cuts every client's socket, then closes the listener. */
-async function crash(server) {
-  for (const connection of server.getClientsArray()) connection.getTransport().destroy();
-  await closeServer(server);
-}
-
-/** Resolves at the first reconnect that succeeds (failed attempts emit one too). */
-function reconnected(connection, ms) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no reconnect within ${ms} ms`)), ms);
-    const onReconnect = (error) => {
-      if (error) return;
-      clearTimeout(timer);
-      connection.removeListener('reconnect', onReconnect);
-      resolve();
-    };
-    connection.on('reconnect', onReconnect);
-  });
+/** A server counting how often it runs each call. `kill()` is its crash: from then
+ * on it runs and answers nothing, as a dead process, and every socket is cut. */
+async function startServer(storage, port, executed, onCall = () => {}) {
+  let alive = true;
+  const add = (connection, a, b, cb) => {
+    if (!alive) return;
+    executed.set(a, (executed.get(a) ?? 0) + 1);
+    setTimeout(() => alive && cb(null, a + b), ANSWER_DELAY);
+    onCall();
+  };
+  const server = jstp.net.createServer({ applications: [jstpApp(jstp, add, storage)] });
+  await listen(server, port, HOST);
+  const kill = () => {
+    alive = false;
+    for (const connection of server.getClientsArray()) connection.getTransport().destroy();
+  };
+  return { server, kill };
 }
 
 async function restart(count, progress) {
-  const app = application(new jstp.SimpleSessionStorageProvider());
-  let server = await startServer(app, 0);
-  const { port } = server.address();
+  const storage = new jstp.SimpleSessionStorageProvider();
+  const executed = new Map(); // call number -> runs on a server
+  const crashAt = Math.max(1, Math.floor(count / 2));
+  let crashed;
+  const crashing = new Promise((resolve) => (crashed = resolve));
+  let first = await startServer(storage, 0, executed, () => {
+    if (executed.size === crashAt) {
+      first.kill();
+      crashed();
+    }
+  });
+  const { port } = first.server.address();
+  let second = null;
+
   const reconnector = (connection, reconnect) => setTimeout(() => connection.closedIntentionally || reconnect(), 50);
   const { connection } = await connectJstp(jstp, port, { reconnector });
-  const sessionId = connection.session.id;
   connection.on('error', () => {}); // the cut may reach the client as a reset: expected here
   let attempts = 0;
   connection.on('reconnectAttempt', () => attempts++);
+  const sessionId = connection.session.id;
 
-  const answers = new Map(); // call number -> how many answers
+  const answers = new Map(); // call number -> answers received
   let wrong = 0;
-  let made = 0;
   const call = () => {
-    const i = made++;
+    const i = answers.size;
     answers.set(i, 0);
     connection.callMethodWithResend('calc', 'add', [i, 1], (error, sum) => {
       answers.set(i, answers.get(i) + 1);
@@ -71,34 +68,60 @@ async function restart(count, progress) {
     });
   };
   const answered = () => [...answers.values()].filter((n) => n > 0).length;
-  const phase = (label) => progress.tick(`${label}: ${answered()}/${made} answered`);
+  const burst = () => {
+    for (let i = 0; i < count; i++) call();
+  };
+  const show = (phase) => progress.tick(`${phase}: ${answered()}/${answers.size} answered`);
 
-  for (let i = 0; i < count; i++) call();
-  await sleep(2); // the server has some of these, and is working on them
-  const inFlight = made - answered();
-  const closed = new Promise((resolve) => connection.once('close', resolve));
-  await crash(server);
-  await closed;
-  phase('server down');
-  for (let i = 0; i < count; i++) call(); // made while the server is down
-  await sleep(DOWNTIME);
-  const back = reconnected(connection, 10000);
-  server = await startServer(app, port);
-  phase('server back');
-  await back;
-  for (let i = 0; i < count; i++) call(); // and after
+  try {
+    burst();
+    const closed = once(connection, 'close', { errors: false });
+    await within(crashing, 10000, `the server got fewer than ${crashAt} calls in 10 s`);
+    const down = performance.now();
+    const received = executed.size;
+    const madeBefore = answers.size;
+    const unanswered = madeBefore - answered();
+    await closeServer(first.server);
+    first = null;
+    await closed;
+    show('server down');
+    burst(); // made while it is down
+    await sleep(DOWNTIME);
+    const back = once(connection, 'reconnect', { accept: (error) => !error, errors: false });
+    back.catch(() => {}); // awaited below, unless the listen fails first
+    second = await startServer(storage, port, executed);
+    await back;
+    const downtime = performance.now() - down; // until the session was restored
+    burst(); // and after
 
-  const deadline = Date.now() + 10000;
-  while (answered() < made && Date.now() < deadline) {
-    phase('restored');
-    await sleep(20);
+    for (const deadline = Date.now() + 10000; answered() < answers.size && Date.now() < deadline; ) {
+      show('session restored');
+      await sleep(20);
+    }
+    await sleep(50); // time for a second answer to show, were there one
+    const counts = [...answers.values()];
+    return {
+      port,
+      made: answers.size,
+      answered: answered(),
+      twice: counts.filter((n) => n > 1).length,
+      wrong,
+      received,
+      madeBefore,
+      unanswered,
+      rerun: [...executed.values()].filter((n) => n > 1).length,
+      restoredSession: connection.session.id === sessionId,
+      attempts,
+      downtime,
+    };
+  } finally {
+    connection.close();
+    if (first) {
+      first.kill();
+      await closeServer(first.server);
+    }
+    if (second) await closeServer(second.server);
   }
-  await sleep(50); // time for any duplicate answer to show
-  const twice = [...answers.values()].filter((n) => n > 1).length;
-  const restoredSession = connection.session.id === sessionId;
-  connection.close();
-  await closeServer(server);
-  return { port, made, inFlight, answered: answered(), twice, wrong, restoredSession, attempts, downtime: DOWNTIME };
 }
 
 module.exports = { restart };
