@@ -245,6 +245,36 @@ test('tls server: a failed handshake goes to tlsClientError, the server carries 
   await waitFor(server, 'close');
 });
 
+test('NODE_TLS_REJECT_UNAUTHORIZED=0 turns off a client\'s verification, not a server\'s, as in Node', async () => {
+  const certs = makeCerts();
+  const pem = Object.fromEntries(Object.entries(certs).map(([k, v]) => [k, v.toString()]));
+  const source = `
+    const tls = require('node:tls');
+    const ck = require('connkit');
+    const certs = ${JSON.stringify(pem)};
+    const server = ck.createServer({ transport: 'tls', cert: certs.cert, key: certs.key, ca: certs.ca, requestCert: true }, (c) => c.on('data', (d) => c.write(d)));
+    const refused = [];
+    server.on('tlsClientError', (err) => refused.push(err.code));
+    server.listen(0, '127.0.0.1', async () => {
+      const { port } = server.address();
+      // A client without a certificate: the server still requires one.
+      const bare = tls.connect({ port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost' });
+      bare.on('error', () => {});
+      bare.on('secureConnect', () => bare.write('x'));
+      await new Promise((r) => bare.on('close', r));
+      // A connkit client given no CA: the variable lets it through.
+      const conn = ck.createConnection({ transport: 'tls', host: 'localhost', port, cert: certs.clientV1Cert, key: certs.clientKey });
+      conn.on('error', (e) => { console.log(JSON.stringify({ refused, client: e.code })); process.exit(0); });
+      conn.on('connect', () => { console.log(JSON.stringify({ refused, client: 'connected' })); process.exit(0); });
+    });`;
+  const run = await runNode(source, { ms: 20000, env: { ...process.env, NODE_TLS_REJECT_UNAUTHORIZED: '0', NODE_NO_WARNINGS: '1' } });
+  assert.equal(run.code, 0, run.stderr);
+  const result = JSON.parse(run.stdout.trim().split('\n').pop());
+  assert.equal(result.client, 'connected');
+  assert.equal(result.refused.length, 1, run.stdout);
+  assert.match(result.refused[0], /^ERR_TLS/);
+});
+
 test('stdio: a child process as a connection; its exit is reported', async () => {
   const echo = 'process.stdin.on("data", (d) => process.stdout.write(d)); process.stdin.on("end", () => process.exit(3))';
   const conn = ck.createConnection({ command: process.execPath, args: ['-e', echo] });

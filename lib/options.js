@@ -52,7 +52,9 @@ function refuseUnsupportedTls(opts) {
   }
 }
 
-function tlsOf(opts) {
+/** TLS options; `client`: Node's tls.connect, whose verification
+ * NODE_TLS_REJECT_UNAUTHORIZED=0 turns off by default (Node's servers ignore it). */
+function tlsOf(opts, client) {
   refuseUnsupportedTls(opts);
   const ca = opts.ca;
   if (ca !== undefined && !isBytes(ca) && !(Array.isArray(ca) && ca.every(isBytes))) {
@@ -68,8 +70,8 @@ function tlsOf(opts) {
     cert: opts.cert === undefined ? undefined : toBuffer(opts.cert),
     key: opts.key === undefined ? undefined : toBuffer(opts.key),
     servername: opts.servername,
-    // As Node's tls: NODE_TLS_REJECT_UNAUTHORIZED=0 turns verification off by default.
-    rejectUnauthorized: opts.rejectUnauthorized ?? (process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0' ? false : undefined),
+    rejectUnauthorized:
+      opts.rejectUnauthorized ?? (client && process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0' ? false : undefined),
     requestCert: opts.requestCert,
   };
 }
@@ -215,7 +217,7 @@ function connectOptions(options) {
     path: opts.path,
     command: opts.command,
     args: opts.args,
-    tls: transport === 'tls' ? tlsOf(opts) : undefined,
+    tls: transport === 'tls' ? tlsOf(opts, true) : undefined,
     reconnect: reconnectOf(opts.reconnect),
     websocket: websocketOf(opts.websocket, transport, opts.host, port),
     connection: connectionOf(opts),
@@ -237,7 +239,7 @@ function listenOptions(options, { located = true } = {}) {
     host: opts.host,
     port: transport === 'unix' ? undefined : portOf(opts, false),
     path: opts.path,
-    tls: transport === 'tls' ? tlsOf(opts) : undefined,
+    tls: transport === 'tls' ? tlsOf(opts, false) : undefined,
     connection: connectionOf(opts),
   };
 }
