@@ -55,7 +55,7 @@ function restart(r) {
 function rates(rows, seconds) {
   return [
     `Throughput: each package's own server and client in this process, ${IN_FLIGHT} in flight, ${seconds} s each`,
-    '(connman is a client: both run against the same connkit echo server; npm run bench measures across processes)',
+    '(connman is a client: each package runs against a connkit echo server; npm run bench measures across processes)',
     table(
       ['face', 'original package', 'connkit', 'original', 'ratio'],
       rows.map(({ face, original, unit, connkit, theirs }) => [
