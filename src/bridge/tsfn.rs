@@ -84,16 +84,18 @@ impl Wake for Arc<Tsfn> {
 impl Tsfn {
   /// Whether the environment is kept alive by connkit: true while JS has referenced,
   /// active handles (counted in `lib/bridge.js`). On the environment's thread only.
-  pub fn set_ref(&self, env: sys::napi_env, on: bool) -> napi::Result<()> {
+  pub fn set_ref(&self, env: &napi::Env, on: bool) -> napi::Result<()> {
     let raw = self.raw.load(Ordering::Acquire);
     if raw.is_null() {
       return Ok(());
     }
+    // SAFETY: `env` is a live environment (a napi::Env is only handed to calls on its
+    // thread) and `raw` is its function, not yet released (release nulls it first).
     check(unsafe {
       if on {
-        sys::napi_ref_threadsafe_function(env, raw)
+        sys::napi_ref_threadsafe_function(env.raw(), raw)
       } else {
-        sys::napi_unref_threadsafe_function(env, raw)
+        sys::napi_unref_threadsafe_function(env.raw(), raw)
       }
     })
   }

@@ -116,7 +116,7 @@ fn check(status: sys::napi_status) -> Result<()> {
 #[napi]
 pub fn set_ref(env: Env, on: bool) -> Result<()> {
   let s = state(&env)?;
-  s.tsfn.set_ref(env.raw(), on)
+  s.tsfn.set_ref(&env, on)
 }
 
 #[napi]
