@@ -53,10 +53,12 @@ test('the demo: every face answers both clients, the restart loses nothing, the 
     }
     assert.match(stdout, new RegExp(`^${face} +${original} +[\\d,]+ \\w+/s +[\\d,]+ \\w+/s +\\d+\\.\\d\\dx$`, 'm'));
   }
-  // The crash came when the server had received half the first burst, none answered.
-  assert.match(stdout, /when it had received 150 of the 300 calls made, 300 of them\nunanswered/);
+  // The crash came when the server had received half the first burst, with calls
+  // unanswered (how many were answered by then depends on the machine's pace).
+  const [, unanswered] = stdout.match(/when it had received 150 of the 300 calls made, (\d+) of them\nunanswered/);
+  assert.ok(Number(unanswered) >= 150, `${unanswered} unanswered at the crash`);
   assert.match(stdout, /reconnected by itself\n\([1-9]\d* attempts\)/);
-  assert.match(stdout, /^ +900 +900 +0 +0 +0 +restored +150$/m);
+  assert.match(stdout, /^ +900 +900 +0 +0 +0 +restored +\d+$/m);
   assert.match(stdout, /^nothing lost$/m);
   assert.match(stdout, /^\[6\/6\] throughput: /m);
   assert.match(stdout, /All good: every call answered, once\. \(\d+\.\d s\)\n$/);
