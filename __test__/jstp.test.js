@@ -288,6 +288,47 @@ test('restore on a new server sharing the session store: the answers the old one
   }
 });
 
+test("a session's string form is the original's: each package reads the other's", () => {
+  const ours = new ck.Session(null, 'user');
+  ours.set('key', 'value');
+  ours._bufferMessage(1, "{call:[1,'calc'],add:[1,2]}");
+  ours._sendAnswer("{callback:[-1],ok:[3]}"); // an answer waiting for the client: not stored
+  const theirs = new real.Session(null, 'user', ours.id);
+  theirs.set('key', 'value');
+  theirs._bufferMessage(1, "{call:[1,'calc'],add:[1,2]}");
+  assert.deepStrictEqual(JSON.parse(ours.toString()), JSON.parse(theirs.toString()));
+  const read = real.Session.fromString(ours.toString());
+  assert.strictEqual(read.get('key'), 'value');
+  assert.strictEqual(ck.Session.fromString(theirs.toString()).buffer.get(1), "{call:[1,'calc'],add:[1,2]}");
+});
+
+test('a restore abandoned while an async store looks the session up leaves it for the next attempt', async () => {
+  const stored = new Map();
+  const storage = {
+    isAsync: () => true,
+    get: (id, cb) => setTimeout(() => cb(stored.get(id)), 200),
+    set: (id, session) => stored.set(id, session),
+    setInactive: () => {},
+  };
+  const { server, port } = await startServer(ck, 'net', { sessionStorageProvider: storage, clientExpirationTime: 50 });
+  const { connection } = await connect(ck, 'net', 'testApp', { reconnector: () => {} }, port, '127.0.0.1');
+  try {
+    const restoring = `{handshake:[0,'testApp'],session:['${connection.session.id}',0]}\0`;
+    (await serverSide(server)).getTransport().destroy();
+    await new Promise((r) => setTimeout(r, 200)); // past clientExpirationTime: from the store now
+    const abandoned = net.connect(port, '127.0.0.1');
+    abandoned.on('error', () => {});
+    abandoned.write(restoring);
+    await new Promise((r) => setTimeout(r, 50));
+    abandoned.destroy();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.match(await replies(port, restoring), /^\{handshake:\[0\],ok:\d+\}\0$/);
+  } finally {
+    connection.close();
+    await closeServer(server);
+  }
+});
+
 test('restore: callMethodWithResend resends with its arguments when the answer was lost (original server)', async () => {
   const { server, port } = await startServer(real, 'net');
   const client = { reconnector: quickReconnector(400) };

@@ -171,6 +171,9 @@ const JstpServer = (Base) =>
           done(errors.ERR_AUTH_FAILED);
           return;
         }
+        // The client left while the store looked the session up: leave the session
+        // where it is, for its next attempt.
+        if (!replacement && owner._closed) return;
         this._clientsBySessionId.set(sessionId, owner);
         session._restore(owner, receivedCount);
         if (replacement) {
@@ -182,7 +185,8 @@ const JstpServer = (Base) =>
         this.emit('restoreSession', session, owner, application);
         done(null, session.username, session);
       };
-      if (existing) {
+      // A kept Connection whose restore never completed holds no session: look it up.
+      if (existing && existing.session?.id === sessionId) {
         const replacement = connection._removeTransport();
         connection.handshakeDone = true;
         restore(existing.session, existing, replacement, (e, u, s) => existing._onSessionRestored(e, u, s));

@@ -4,9 +4,14 @@
 // inspect and ping it sent, as sent, until the peer is known to have received it, and
 // resends the rest when the session is restored on a new connection. A server's
 // answers made while the client was away wait in the session too, so they reach the
-// client wherever the session is restored (another Connection, a new server).
+// client wherever this session object is restored (another Connection, another
+// server sharing the store). They are not part of its string form: a provider that
+// stores sessions as strings stores them when their connection closes, before any
+// such answer, and the original's fromString accepts only its own fields.
 
 const { randomUUID } = require('node:crypto');
+
+const MAX_UNSENT = 4096; // answers kept for a client that is away
 
 class Session extends Map {
   constructor(connection, username, sessionId, state) {
@@ -18,7 +23,7 @@ class Session extends Map {
     this.buffer = new Map(); // |id| -> message text
     this.receivedCount = 0; // |id| of the latest call, event, inspect or ping received
     this.latestBufferedMessageId = 0;
-    this.unsentAnswers = []; // callback messages, server side
+    Object.defineProperty(this, '_unsentAnswers', { value: [], writable: true }); // server side
     Object.preventExtensions(this);
   }
 
@@ -52,7 +57,7 @@ class Session extends Map {
   _onCallbackMessageReceived(id) {
     const upTo = Math.abs(id);
     for (let i = this.guaranteedDeliveredCount + 1; i <= upTo; i++) this.buffer.delete(i);
-    this.guaranteedDeliveredCount = upTo;
+    this.guaranteedDeliveredCount = Math.max(this.guaranteedDeliveredCount, upTo);
   }
 
   /** Moves the session onto `connection`, whose peer has received our messages up
@@ -64,16 +69,17 @@ class Session extends Map {
   }
 
   /** Server side: an answer goes out on the session's connection, or waits for the
-   * client's return while that is closed. */
+   * client's return while that is closed. At most MAX_UNSENT wait, the oldest going
+   * first: a restored client fails calls left unanswered with ERR_CALLBACK_LOST. */
   _sendAnswer(text) {
-    if (!this.connection || this.connection._closed) this.unsentAnswers.push(text);
-    else this.connection._send(text);
+    if (this.connection && !this.connection._closed) this.connection._send(text);
+    else if (this._unsentAnswers.push(text) > MAX_UNSENT) this._unsentAnswers.shift();
   }
 
   _resendBufferedMessages() {
     for (const text of this.buffer.values()) this.connection._send(text);
-    const answers = this.unsentAnswers;
-    this.unsentAnswers = [];
+    const answers = this._unsentAnswers;
+    this._unsentAnswers = [];
     for (const text of answers) this.connection._send(text);
   }
 }
