@@ -44,12 +44,12 @@ export interface ReconnectOptions {
 
 export interface TlsOptions {
   /** `true`: the tls transport, as `transport: 'tls'` (also inferred from `ca` / `cert`). */
-  tls?: boolean;
+  tls?: true;
   ca?: Bytes | Bytes[];
   cert?: Bytes;
   key?: Bytes;
   servername?: string;
-  /** Default true. */
+  /** Default true; for clients, false when NODE_TLS_REJECT_UNAUTHORIZED=0 (as in Node). */
   rejectUnauthorized?: boolean;
 }
 

@@ -58,7 +58,7 @@ test('the demo: every face answers both clients, the restart loses nothing, the 
   const [, unanswered] = stdout.match(/when it had received 150 of the 300 calls made, (\d+) of them\nunanswered/);
   assert.ok(Number(unanswered) >= 150, `${unanswered} unanswered at the crash`);
   assert.match(stdout, /reconnected by itself\n\([1-9]\d* attempts\)/);
-  assert.match(stdout, /^ +900 +900 +0 +0 +0 +restored +\d+$/m);
+  assert.match(stdout, /^ +900 +900 +0 +0 +0 +restored +[1-9]\d*$/m); // some calls were made again
   assert.match(stdout, /^nothing lost$/m);
   assert.match(stdout, /^\[6\/6\] throughput: /m);
   assert.match(stdout, /All good: every call answered, once\. \(\d+\.\d s\)\n$/);
@@ -89,7 +89,7 @@ test('a step that fails ends the demo with its error and 1, its servers closed',
   const run = await runDemo({ preload });
   assert.equal(run.code, 1, run.stdout + run.stderr);
   assert.match(run.stderr, /demo failed: Error: no 'connect' within 10000 ms/);
-  assert.ok(run.ms < 10000 + 8000, `took ${run.ms} ms`);
+  assert.doesNotMatch(run.stderr, /still open/);
 });
 
 test('bad settings are refused by name', async () => {

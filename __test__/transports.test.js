@@ -261,16 +261,20 @@ test('NODE_TLS_REJECT_UNAUTHORIZED=0 turns off a client\'s verification, not a s
       const bare = tls.connect({ port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost' });
       bare.on('error', () => {});
       bare.on('secureConnect', () => bare.write('x'));
+      let echoed = false;
+      bare.on('data', () => (echoed = true));
+      bare.setTimeout(2000, () => bare.destroy());
       await new Promise((r) => bare.on('close', r));
       // A connkit client given no CA: the variable lets it through.
       const conn = ck.createConnection({ transport: 'tls', host: 'localhost', port, cert: certs.clientV1Cert, key: certs.clientKey });
-      conn.on('error', (e) => { console.log(JSON.stringify({ refused, client: e.code })); process.exit(0); });
-      conn.on('connect', () => { console.log(JSON.stringify({ refused, client: 'connected' })); process.exit(0); });
+      conn.on('error', (e) => { console.log(JSON.stringify({ refused, echoed, client: e.code })); process.exit(0); });
+      conn.on('connect', () => { console.log(JSON.stringify({ refused, echoed, client: 'connected' })); process.exit(0); });
     });`;
   const run = await runNode(source, { ms: 20000, env: { ...process.env, NODE_TLS_REJECT_UNAUTHORIZED: '0', NODE_NO_WARNINGS: '1' } });
   assert.equal(run.code, 0, run.stderr);
   const result = JSON.parse(run.stdout.trim().split('\n').pop());
   assert.equal(result.client, 'connected');
+  assert.equal(result.echoed, false, 'the server served a client without a certificate');
   assert.equal(result.refused.length, 1, run.stdout);
   assert.match(result.refused[0], /^ERR_TLS/);
 });

@@ -12,8 +12,9 @@ const suites = {
   thrift: () => require('./thrift'),
 };
 
-const only = process.env.BENCH_SUITES?.split(',');
-const unknown = (only ?? []).filter((name) => !(name in suites));
+const listed = (process.env.BENCH_SUITES ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+const only = listed.length > 0 ? listed : null;
+const unknown = listed.filter((name) => !(name in suites));
 if (unknown.length > 0) {
   console.error(`unknown BENCH_SUITES: ${unknown.join(', ')} (known: ${Object.keys(suites).join(', ')})`);
   process.exit(2);
