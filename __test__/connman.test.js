@@ -331,7 +331,7 @@ function freePort() {
 
 async function startDaemon(command, args, port) {
   const child = spawn(command, args, { stdio: 'ignore' });
-  const failed = new Promise((_, reject) => child.once('error', (e) => reject(new Error(`${command} could not start (${e.code}): the tests need it installed (README, Set-up)`))));
+  const failed = new Promise((_, reject) => child.once('error', (e) => reject(new Error(`${command} could not start (${e.code}): the tests need it installed (README, Requirements)`))));
   const up = (async () => {
     const deadline = Date.now() + 5000;
     for (;;) {

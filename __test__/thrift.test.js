@@ -299,7 +299,7 @@ async function pythonServer(transport, protocol, port = 0) {
   const [line] = await Promise.race([
     once(child.stdout.setEncoding('utf8'), 'data'),
     once(child, 'exit').then(([code]) => {
-      throw new Error(`the Python server exited (${code}): is PyPI's thrift installed? (README, Set-up)`);
+      throw new Error(`the Python server exited (${code}): is PyPI's thrift installed? (README, Requirements)`);
     }),
   ]);
   return { child, port: Number(line), kill: () => process.kill(child.pid, 'SIGKILL') };
