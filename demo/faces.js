@@ -8,6 +8,13 @@
 const { HOST, once, listen, closeServer, sumOf } = require('./util');
 const Calc = require('./gen-nodejs/Calc');
 
+/** A face's server, listening on a loopback port: where clients go, and how to close it. */
+async function serveTcp(server) {
+  await listen(server, 0, HOST);
+  const { port } = server.address();
+  return { where: port, over: `TCP ${HOST}:${port}`, close: () => closeServer(server) };
+}
+
 const thrift = {
   face: 'connkit/thrift',
   original: 'thrift',
@@ -15,8 +22,7 @@ const thrift = {
   stack: (lib) => ({ transport: lib.TBufferedTransport, protocol: lib.TBinaryProtocol }),
   async serve(lib) {
     const server = lib.createServer(Calc, { add: (a, b, result) => result(null, a + b) }, this.stack(lib));
-    await listen(server, 0, HOST);
-    return { where: server.address().port, over: `TCP ${HOST}:${server.address().port}`, close: () => closeServer(server) };
+    return serveTcp(server);
   },
   async connect(lib, port) {
     const connection = lib.createConnection(HOST, port, this.stack(lib));
@@ -43,8 +49,7 @@ const jstp = {
   unit: 'calls/s',
   async serve(lib) {
     const server = lib.net.createServer({ applications: [jstpApp(lib)] });
-    await listen(server, 0, HOST);
-    return { where: server.address().port, over: `TCP ${HOST}:${server.address().port}`, close: () => closeServer(server) };
+    return serveTcp(server);
   },
   async connect(lib, port) {
     const { connection, calc } = await connectJstp(lib, port, { reconnector: () => {} });
@@ -62,8 +67,7 @@ const connman = {
     const server = require('connkit').createServer({ framing: { delimiter: '\n' } }, (conn) =>
       conn.on('frame', (line) => conn.write(line)),
     );
-    await listen(server, 0, HOST);
-    return { where: server.address().port, over: `TCP ${HOST}:${server.address().port}`, close: () => closeServer(server) };
+    return serveTcp(server);
   },
   async connect(lib, port) {
     const waiting = []; // [i, done] per line written, in order
