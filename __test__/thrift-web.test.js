@@ -183,6 +183,10 @@ for (const [clientName, serverName] of PAIRS) {
         const refused = await p((cb) => ck.createHttpClient(Calc, untrusted).add(1, 1, cb));
         assert.strictEqual(refused.error.code, 'ERR_TLS_CERT_INVALID');
         assert.deepStrictEqual(errors, [refused.error]);
+        // A Node TLS option the core cannot honour fails the call, as it fails a TLS connection.
+        const pfx = ck.createHttpConnection('localhost', port, { https: true, nodeOptions: { pfx: Buffer.from('x') } });
+        const unsupported = await p((cb) => ck.createHttpClient(Calc, pfx).add(1, 1, cb));
+        assert.strictEqual(unsupported.error.code, 'ERR_CONNKIT_UNSUPPORTED_OPTION');
       }
     } finally {
       await closeServer(server);

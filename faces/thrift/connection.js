@@ -13,7 +13,7 @@ const { Client: CoreClient, Connection: CoreConnection } = require('../..');
 
 const { framingOptions, messageReader, payloadOf, transportFor } = require('./stack');
 const { dispatch, failAll } = require('./replies');
-const { tlsOptions } = require('./tls');
+const { clientTls } = require('./tls');
 
 const { TBufferedTransport, TBinaryProtocol } = thrift;
 
@@ -202,6 +202,6 @@ const createConnection = (host, port, options) => open({ host, port }, options);
 const createStdIOConnection = (command, options) => new StdIOConnection(command, options);
 const createUDSConnection = (path, options) => open({ path }, options);
 const createSSLConnection = (host, port, options = {}) =>
-  open({ host, port, ...tlsOptions(options, ['key', 'cert', 'ca', 'rejectUnauthorized', 'servername']) }, options);
+  open({ host, port, ...clientTls(options) }, options);
 
 module.exports = { Connection, StdIOConnection, createClient, createConnection, createUDSConnection, createSSLConnection, createStdIOConnection };

@@ -12,11 +12,9 @@ const thrift = require('thrift');
 const { HttpClient } = require('../../lib/http-client');
 const { dispatch, failCall } = require('./replies');
 const { createClient } = require('./connection');
+const { clientTls } = require('./tls');
 
 const { TBufferedTransport, TBinaryProtocol, TJSONProtocol, Thrift } = thrift;
-
-// What of Node's TLS options (in nodeOptions, as https.request takes them) carry over.
-const TLS = ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'];
 
 /** A reply with a status other than 200, as the original names it. */
 class THTTPException extends Thrift.TApplicationException {
@@ -83,7 +81,15 @@ class HttpConnection extends EventEmitter {
       this._fail(seqid, Object.assign(new Error('The HTTP connection is closed'), { code: 'ERR_THRIFT_CLOSED' }));
       return;
     }
-    if (!this._http) this._http = new HttpClient(this._clientOptions());
+    if (!this._http) {
+      try {
+        this._http = new HttpClient(this._clientOptions());
+      } catch (error) {
+        // Options the core refuses (a TLS option it cannot honour, a bad type) fail the call.
+        this._fail(seqid, error);
+        return;
+      }
+    }
     this._http.request(data, (error, status, body) => {
       if (error) return this._fail(seqid, error);
       if (status !== 200) return this._fail(seqid, new THTTPException({ statusCode: status, body }));
@@ -100,11 +106,8 @@ class HttpConnection extends EventEmitter {
     if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/x-thrift';
     const agent = o.agent && typeof o.agent === 'object' ? o.agent.options || o.agent : {};
     const where = o.socketPath ? { path: o.socketPath } : { host: o.host ?? o.hostname ?? 'localhost', port: Number(o.port) || (this.https ? 443 : 80) };
-    const tls = {};
-    if (this.https) {
-      tls.transport = 'tls';
-      for (const name of TLS) if (o[name] !== undefined) tls[name] = o[name];
-    }
+    // Node's TLS options sit in nodeOptions, as https.request takes them.
+    const tls = this.https ? clientTls(o) : {};
     return {
       ...where,
       ...tls,

@@ -8,7 +8,7 @@
 const thrift = require('thrift');
 const { Server: CoreServer } = require('../../lib/server');
 const { framingFor, framingOptions, messageReader, payloadOf, transportFor } = require('./stack');
-const { tlsOptions } = require('./tls');
+const { serverTls } = require('./tls');
 
 const { TBufferedTransport, TBinaryProtocol, THeaderProtocol, InputBufferUnderrunError } = thrift;
 
@@ -18,7 +18,7 @@ function createMultiplexServer(processor, options = {}) {
   const Transport = options.transport || TBufferedTransport;
   const Protocol = options.protocol || TBinaryProtocol;
   const limits = framingOptions(Transport, Protocol, options.maxLength ?? undefined);
-  const tls = options.tls ? tlsOptions(options.tls, ['key', 'cert', 'ca', 'requestCert', 'rejectUnauthorized']) : {};
+  const tls = options.tls ? serverTls(options.tls) : {};
   const server = new CoreServer({ ...tls, ...limits });
 
   server.on('connection', (stream) => serveStream(server, stream, processor, Transport, Protocol));

@@ -9,7 +9,7 @@ const thrift = require('thrift');
 const { WebServer } = require('../../lib/web-server');
 const { framingOptions, transportFor } = require('./stack');
 const { serveStream } = require('./server');
-const { tlsOptions } = require('./tls');
+const { serverTls } = require('./tls');
 
 const { TBufferedTransport, TBinaryProtocol, MultiplexedProcessor, InputBufferUnderrunError } = thrift;
 
@@ -57,7 +57,7 @@ function createWebServer(options = {}) {
   const paths = Object.keys(options.services || {});
   const services = paths.map((path) => resolve(options.services[path]));
   const first = services[0];
-  const tls = options.tls ? tlsOptions(options.tls, ['key', 'cert', 'ca', 'requestCert', 'rejectUnauthorized']) : {};
+  const tls = options.tls ? serverTls(options.tls) : {};
   const server = new WebServer({
     services: paths,
     cors: corsOrigins(options.cors),

@@ -11,7 +11,7 @@ const { Connection: CoreConnection } = require('../..');
 const { framingOptions, messageReader, payloadOf } = require('./stack');
 const { dispatch, failAll } = require('./replies');
 const { createClient } = require('./connection');
-const { tlsOptions } = require('./tls');
+const { clientTls } = require('./tls');
 
 const { TBufferedTransport, TJSONProtocol } = thrift;
 
@@ -47,7 +47,7 @@ class WSConnection extends EventEmitter {
   open() {
     if (this.socket) return;
     const framing = framingOptions(this.transport, this.protocol, this.options.maxFrameSize);
-    const tls = this.secure ? tlsOptions(this.wsOptions, ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername']) : {};
+    const tls = this.secure ? clientTls(this.wsOptions) : {};
     const socket = new CoreConnection({
       host: this.host,
       port: Number(this.port) || (this.secure ? 443 : 80),
