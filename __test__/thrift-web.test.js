@@ -448,3 +448,78 @@ test('connkit WebServer: an oversized POST gets 413 and the server serves on', a
     await closeServer(server);
   }
 });
+
+test("connkit HttpClient and WebSocket: the core's own headers win over those given, a Host given is kept, and connection-only options are refused", async () => {
+  const { HttpClient, createConnection } = require('connkit');
+  const seen = [];
+  const server = http.createServer((req, res) => {
+    seen.push(req.rawHeaders);
+    req.resume();
+    req.on('end', () => res.end('ok'));
+  });
+  server.on('upgrade', (req, socket) => {
+    seen.push(req.rawHeaders);
+    socket.destroy();
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  const count = (raw, name) => raw.filter((v, i) => i % 2 === 0 && v.toLowerCase() === name).length;
+  try {
+    const client = new HttpClient({ host: '127.0.0.1', port, headers: { 'Content-Length': '999', Host: 'api.example' } });
+    const [error, status, body] = await new Promise((resolve) => client.request('four', (...args) => resolve(args)));
+    client.close();
+    assert.deepStrictEqual([error, status, String(body)], [null, 200, 'ok']);
+    const [posted] = seen;
+    assert.strictEqual(count(posted, 'content-length'), 1);
+    assert.strictEqual(posted[posted.findIndex((v) => v.toLowerCase() === 'content-length') + 1], '4');
+    assert.strictEqual(posted[posted.findIndex((v) => v.toLowerCase() === 'host') + 1], 'api.example');
+
+    const ws = createConnection({ host: '127.0.0.1', port, websocket: { headers: { Host: 'ws.example', Upgrade: 'nonsense' } } });
+    ws.on('error', () => {});
+    await waitFor(ws, 'close');
+    const upgrade = seen[1];
+    assert.strictEqual(count(upgrade, 'host'), 1);
+    assert.strictEqual(upgrade[upgrade.findIndex((v) => v.toLowerCase() === 'host') + 1], 'ws.example');
+    assert.strictEqual(count(upgrade, 'upgrade'), 1);
+    assert.strictEqual(upgrade[upgrade.findIndex((v) => v.toLowerCase() === 'upgrade') + 1], 'websocket');
+
+    for (const option of [{ websocket: true }, { reconnect: true }, { framing: 'length' }]) {
+      assert.throws(() => new HttpClient({ host: '127.0.0.1', port, ...option }), { code: 'ERR_INVALID_ARG_VALUE' });
+    }
+  } finally {
+    await closeServer(server);
+  }
+});
+
+test('connkit closeWebSocket: what was written arrives, then the close frame; finish and end callbacks follow', async () => {
+  const { createConnection } = require('connkit');
+  const server = new WebServer({ services: ['/ws'] });
+  const received = [];
+  const closed = new Promise((resolve) => {
+    server.on('connection', (conn) => {
+      conn.on('frame', (frame) => received.push(String(frame)));
+      conn.on('closeframe', (code, reason) => resolve([code, reason]));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const ws = createConnection({ host: '127.0.0.1', port: server.address().port, websocket: { path: '/ws' } });
+    await waitFor(ws, 'connect');
+    ws.write('one');
+    ws.write('two');
+    const finished = waitFor(ws, 'finish');
+    const gone = waitFor(ws, 'close');
+    ws.closeWebSocket(1000, 'done');
+    const ended = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("end()'s callback was not called")), 5000);
+      ws.end(() => resolve(clearTimeout(timer)));
+    });
+    assert.deepStrictEqual(await closed, [1000, 'done']);
+    assert.deepStrictEqual(received, ['one', 'two']);
+    await finished;
+    await ended;
+    await gone;
+  } finally {
+    await closeServer(server);
+  }
+});

@@ -158,12 +158,16 @@ class Connection extends Handle {
     if (data !== undefined && data !== null) this.write(data, encoding);
     if (callback) this.once('finish', callback);
     if (this._ending || this.destroyed) return this;
-    this._ending = true;
-    // 'finish' once everything written so far is flushed.
-    writer.writeBytes(this._id, writer.ACK, EMPTY);
-    this._callbacks.push([this._handed, (err) => err || this.emit('finish')]);
+    this._finishWhenFlushed();
     this._endWrites();
     return this;
+  }
+
+  /** No more writes: 'finish' once everything written so far is flushed. */
+  _finishWhenFlushed() {
+    this._ending = true;
+    writer.writeBytes(this._id, writer.ACK, EMPTY);
+    this._callbacks.push([this._handed, (err) => err || this.emit('finish')]);
   }
 
   /** What `end()` ends: the connection, for good. */
@@ -270,7 +274,7 @@ class Connection extends Handle {
     if (typeof reason !== 'string') throw invalidType('reason', 'of type string', reason);
     if (!(timeout >= 0)) throw invalidValue('timeout', 'must be a number >= 0', timeout);
     if (this._closed || this._ending) return this;
-    this._ending = true;
+    this._finishWhenFlushed();
     writer.flush();
     native.wsClose(this._id, code ?? undefined, reason);
     const timer = setTimeout(() => this.destroy(), timeout);
@@ -279,7 +283,7 @@ class Connection extends Handle {
     return this;
   }
 
-  /** closeWebSocket() was called, or the peer sent its close frame. */
+  /** Closing on our side (end() or closeWebSocket()), or the peer sent its close frame. */
   get closing() {
     return this._ending || this._peerClosed === true;
   }

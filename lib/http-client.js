@@ -5,10 +5,10 @@
 // (err) or (null, statusCode, body); the process stays alive while requests are out.
 
 const { Kind, register, unregister, Handle, native } = require('./bridge');
-const { connectOptions, headerList, hostHeader, plainObject, check } = require('./options');
-const { fromCore, invalidType, withCode } = require('./errors');
+const { connectOptions, headerList, hostFor, plainObject, check } = require('./options');
+const { fromCore, invalidType, invalidValue, withCode } = require('./errors');
 
-const nonNegative = (v) => v >= 0;
+const atLeastZero = (v) => v >= 0;
 
 class HttpClient extends Handle {
   /**
@@ -22,13 +22,17 @@ class HttpClient extends Handle {
     const opts = plainObject(options, 'options');
     check(opts, 'requestPath', 'string', (p) => p.startsWith('/'), "must start with '/'");
     check(opts, 'keepAlive', 'boolean');
-    for (const name of ['maxSockets', 'maxFreeSockets', 'timeout', 'maxBodySize']) check(opts, name, 'number', nonNegative, 'must be >= 0');
+    for (const name of ['maxSockets', 'maxFreeSockets', 'timeout', 'maxBodySize']) check(opts, name, 'number', atLeastZero, 'must be >= 0');
+    // Options of a connection that an HTTP exchange cannot keep.
+    for (const name of ['websocket', 'reconnect', 'framing']) {
+      if (opts[name] !== undefined) throw invalidValue(name, 'is not an HttpClient option', opts[name]);
+    }
     const { keepAlive, timeout, ...where } = opts;
     const connect = connectOptions(where);
     if (connect.transport === 'stdio') throw invalidType('options', 'a tcp, tls or unix destination', opts);
     const headers = { ...opts.headers };
     const named = (name) => Object.keys(headers).some((k) => k.toLowerCase() === name);
-    if (!named('host')) headers.Host = connect.transport === 'unix' ? 'localhost' : hostHeader(connect.host ?? 'localhost', connect.port, connect.transport === 'tls');
+    if (!named('host')) headers.Host = hostFor(connect);
     this._id = native.httpClient({
       connect,
       path: opts.requestPath ?? '/',

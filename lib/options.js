@@ -177,10 +177,12 @@ function headerList(headers, name = 'headers') {
   return list;
 }
 
-/** `host[:port]` as a Host header, the port left out when it is the scheme's default. */
-function hostHeader(host, port, secure) {
+/** The Host header for a destination of connectOptions: `host[:port]`, the port left
+ * out when it is the scheme's default; `localhost` for a unix socket. */
+function hostFor({ transport, host = 'localhost', port }) {
+  if (transport === 'unix') return 'localhost';
   const name = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  return port === undefined || port === (secure ? 443 : 80) ? name : `${name}:${port}`;
+  return port === undefined || port === (transport === 'tls' ? 443 : 80) ? name : `${name}:${port}`;
 }
 
 /** The `websocket` option: `true` or `{ path, headers }`; the handshake the core makes. */
@@ -190,7 +192,7 @@ function websocketOf(value, transport, host, port) {
   check(ws, 'path', 'string', (p) => p.startsWith('/'), "must start with '/'");
   if (transport === 'stdio') throw invalidValue('websocket', 'needs a socket transport (tcp, tls or unix)', value);
   return {
-    host: transport === 'unix' ? 'localhost' : hostHeader(host ?? 'localhost', port, transport === 'tls'),
+    host: hostFor({ transport, host, port }),
     path: ws.path ?? '/',
     headers: headerList(ws.headers, 'websocket.headers'),
   };
@@ -244,4 +246,4 @@ function listenOptions(options, { located = true } = {}) {
   };
 }
 
-module.exports = { connectOptions, listenOptions, plainObject, refuseUnsupportedTls, headerList, hostHeader, check };
+module.exports = { connectOptions, listenOptions, plainObject, refuseUnsupportedTls, headerList, hostFor, check };

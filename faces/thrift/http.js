@@ -99,10 +99,7 @@ class HttpConnection extends EventEmitter {
 
   _clientOptions() {
     const o = this.nodeOptions;
-    const headers = {};
-    for (const [name, value] of Object.entries(o.headers)) {
-      if (name.toLowerCase() !== 'content-length') headers[name] = value;
-    }
+    const headers = { ...o.headers };
     if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/x-thrift';
     const agent = o.agent && typeof o.agent === 'object' ? o.agent.options || o.agent : {};
     const where = o.socketPath ? { path: o.socketPath } : { host: o.host ?? o.hostname ?? 'localhost', port: Number(o.port) || (this.https ? 443 : 80) };

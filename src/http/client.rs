@@ -84,10 +84,10 @@ impl Client {
     for (name, value) in &self.options.headers {
       req = req.header(name, value);
     }
-    let req = req
-      .header(header::CONTENT_LENGTH, body.len())
-      .body(Full::new(body))
-      .map_err(|e| CoreError::new("ERR_INVALID_ARG_VALUE", format!("invalid HTTP request: {e}")))?;
+    let length = body.len();
+    let mut req = req.body(Full::new(body)).map_err(|e| CoreError::new("ERR_INVALID_ARG_VALUE", format!("invalid HTTP request: {e}")))?;
+    // The body's length is the core's to say, whatever the headers given.
+    req.headers_mut().insert(header::CONTENT_LENGTH, length.into());
     let res = sender.send_request(req).await.map_err(|e| CoreError::from_hyper(&e))?;
     let status = res.status().as_u16();
     let closing = res.headers().get(header::CONNECTION).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));

@@ -36,16 +36,20 @@ pub async fn connect(stream: Stream, hs: &Handshake) -> Result<Stream, CoreError
     let _ = conn.with_upgrades().await;
   });
   let key = generate_key();
-  let mut req = Request::get(hs.path.as_str())
-    .header(header::HOST, hs.host.as_str())
-    .header(header::CONNECTION, "Upgrade")
-    .header(header::UPGRADE, "websocket")
-    .header(header::SEC_WEBSOCKET_VERSION, "13")
-    .header(header::SEC_WEBSOCKET_KEY, key.as_str());
+  let invalid = |e: &dyn std::fmt::Display| CoreError::new("ERR_INVALID_ARG_VALUE", format!("invalid WebSocket request: {e}"));
+  let mut req = Request::get(hs.path.as_str());
   for (name, value) in &hs.headers {
     req = req.header(name.as_str(), value.as_str());
   }
-  let req = req.body(Empty::new()).map_err(|e| CoreError::new("ERR_INVALID_ARG_VALUE", format!("invalid WebSocket request: {e}")))?;
+  let mut req = req.body(Empty::new()).map_err(|e| invalid(&e))?;
+  // The handshake's own headers replace any given; a Host given is kept.
+  let headers = req.headers_mut();
+  let host = HeaderValue::from_str(&hs.host).map_err(|e| invalid(&e))?;
+  headers.entry(header::HOST).or_insert(host);
+  headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+  headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+  headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+  headers.insert(header::SEC_WEBSOCKET_KEY, HeaderValue::from_str(&key).map_err(|e| invalid(&e))?);
   let res = sender.send_request(req).await.map_err(failed)?;
   if res.status() != StatusCode::SWITCHING_PROTOCOLS {
     // The words of Node's `ws`, which thrift's WSConnection runs on.
