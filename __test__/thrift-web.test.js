@@ -495,8 +495,10 @@ test('connkit closeWebSocket: what was written arrives, then the close frame; fi
   const { createConnection } = require('connkit');
   const server = new WebServer({ services: ['/ws'] });
   const received = [];
+  let peer;
   const closed = new Promise((resolve) => {
     server.on('connection', (conn) => {
+      peer = conn;
       conn.on('frame', (frame) => received.push(String(frame)));
       conn.on('closeframe', (code, reason) => resolve([code, reason]));
     });
@@ -516,6 +518,8 @@ test('connkit closeWebSocket: what was written arrives, then the close frame; fi
     });
     assert.deepStrictEqual(await closed, [1000, 'done']);
     assert.deepStrictEqual(received, ['one', 'two']);
+    // The upgraded connection knows its peer, as any accepted one.
+    assert.deepStrictEqual([peer.remoteAddress, peer.remotePort], ['127.0.0.1', ws.localPort]);
     await finished;
     await ended;
     await gone;

@@ -3,15 +3,17 @@
 //! tearing one down touches nothing of the others.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::bridge::Bridge;
+use crate::bridge::{Bridge, Kind};
 use crate::conn::{self, Origin, Shared};
 use crate::http::client::{Client as HttpClient, ClientOptions as HttpOptions};
 use crate::http::server::{self as web, WebOptions, WebServer};
 use crate::runtime;
 use crate::server::{self, Server, ServerOptions};
+use crate::transport::listen::Incoming;
 
 enum Handle {
   Conn(Arc<Shared>),
@@ -54,6 +56,15 @@ impl Hub {
     (id, start)
   }
 
+  /// A connection `server` accepted, announced as its own before its driver runs, so
+  /// JS knows the id before any event of it.
+  pub fn accepted(self: &Arc<Self>, server: u32, options: conn::Options, incoming: Incoming) {
+    let addresses = incoming.addresses().to_json().to_string();
+    let (id, start) = self.connection(options);
+    self.bridge.push_parts(server, Kind::Connection, &[&id.to_le_bytes(), addresses.as_bytes()]);
+    start(Origin::Accepted(incoming));
+  }
+
   pub fn connect(self: &Arc<Self>, options: conn::Options, origin: Origin) -> u32 {
     let (id, start) = self.connection(options);
     start(origin);
@@ -61,24 +72,23 @@ impl Hub {
   }
 
   pub fn listen(self: &Arc<Self>, options: ServerOptions) -> u32 {
-    let id = self.next_id();
     let handle = Arc::new(Server::default());
-    self.handles.lock().unwrap().insert(id, Handle::Server(handle.clone()));
-    let hub = self.clone();
-    runtime::get().spawn(async move {
-      server::run(hub.clone(), id, handle, options).await;
-      hub.handles.lock().unwrap().remove(&id);
-    });
-    id
+    self.serve(Handle::Server(handle.clone()), move |hub, id| server::run(hub, id, handle, options))
   }
 
   pub fn web_listen(self: &Arc<Self>, options: WebOptions) -> u32 {
-    let id = self.next_id();
     let handle = Arc::new(WebServer::default());
-    self.handles.lock().unwrap().insert(id, Handle::Web(handle.clone()));
+    self.serve(Handle::Web(handle.clone()), move |hub, id| web::run(hub, id, handle, options))
+  }
+
+  /// Registers a server's handle and runs it; the handle goes when `run` ends.
+  fn serve<F: Future<Output = ()> + Send + 'static>(self: &Arc<Self>, handle: Handle, run: impl FnOnce(Arc<Hub>, u32) -> F) -> u32 {
+    let id = self.next_id();
+    self.handles.lock().unwrap().insert(id, handle);
     let hub = self.clone();
+    let running = run(hub.clone(), id);
     runtime::get().spawn(async move {
-      web::run(hub.clone(), id, handle, options).await;
+      running.await;
       hub.handles.lock().unwrap().remove(&id);
     });
     id

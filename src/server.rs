@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use tokio_rustls::rustls::ServerConfig;
 
 use crate::bridge::{Bridge, Kind};
-use crate::conn::{self, Origin};
+use crate::conn;
 use crate::hub::Hub;
 use crate::transport::{self, Bind, Incoming};
 
@@ -56,11 +56,7 @@ impl Server {
 pub async fn run(hub: Arc<Hub>, id: u32, server: Arc<Server>, options: ServerOptions) {
   let bridge = hub.bridge();
   accept_loop(&bridge, id, &options.bind, options.tls.clone(), &server.closing, |incoming| {
-    let addresses = incoming.addresses().to_json().to_string();
-    let (conn_id, start) = hub.connection(options.conn.clone());
-    // Announced before its driver runs, so JS knows the id before any event of it.
-    bridge.push_parts(id, Kind::Connection, &[&conn_id.to_le_bytes(), addresses.as_bytes()]);
-    start(Origin::Accepted(incoming));
+    hub.accepted(id, options.conn.clone(), incoming);
   })
   .await;
   bridge.push(id, Kind::ServerClose, b"");

@@ -20,10 +20,10 @@ use tokio_rustls::rustls::ServerConfig;
 
 use super::collect;
 use crate::bridge::{Bridge, Kind};
-use crate::conn::{self, Origin};
+use crate::conn;
 use crate::hub::Hub;
 use crate::server::{accept_loop, Closing};
-use crate::transport::{ws, Addresses, Bind, Incoming};
+use crate::transport::{ws, Bind, Incoming};
 
 pub struct WebOptions {
   pub bind: Bind,
@@ -108,7 +108,6 @@ pub async fn run(hub: Arc<Hub>, id: u32, server: Arc<WebServer>, options: WebOpt
 }
 
 async fn serve(site: Arc<Site>, incoming: Incoming) {
-  let addresses = incoming.addresses();
   let Ok(stream) = incoming.establish().await else { return }; // a failed TLS handshake: nothing to answer
   // As Node's http server: answers leave at once, not after the peer's delayed ACK.
   let _ = stream.socket_options().set_no_delay(true);
@@ -116,8 +115,7 @@ async fn serve(site: Arc<Site>, incoming: Incoming) {
     let site = site.clone();
     hyper::service::service_fn(move |req| {
       let site = site.clone();
-      let addresses = addresses.clone();
-      async move { Ok::<_, Infallible>(site.handle(req, addresses).await) }
+      async move { Ok::<_, Infallible>(site.handle(req).await) }
     })
   };
   let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades();
@@ -141,9 +139,9 @@ fn answer(status: StatusCode, reason: Option<String>, body: impl Into<Bytes>) ->
 }
 
 impl Site {
-  async fn handle(self: Arc<Self>, req: Request<Body>, addresses: Addresses) -> Answer {
+  async fn handle(self: Arc<Self>, req: Request<Body>) -> Answer {
     if ws::is_upgrade(req.headers()) {
-      return self.upgrade(req, addresses);
+      return self.upgrade(req);
     }
     let origin = origin_of(&req);
     let mut res = match *req.method() {
@@ -224,7 +222,7 @@ impl Site {
 
   /// Answers a WebSocket handshake and, once hyper lets go of the socket, makes it a
   /// core connection speaking to the first service.
-  fn upgrade(self: Arc<Self>, req: Request<Body>, addresses: Addresses) -> Answer {
+  fn upgrade(self: Arc<Self>, req: Request<Body>) -> Answer {
     if let Some(denied) = self.cors_denies(origin_of(&req).as_deref()) {
       return denied;
     }
@@ -250,10 +248,7 @@ impl Site {
     }
     tokio::spawn(async move {
       let Ok(Ok(stream)) = hyper::upgrade::on(req).await.map(ws::unwrap) else { return };
-      let (conn_id, start) = self.hub.connection(self.options.websocket.clone());
-      let addresses = addresses.to_json().to_string();
-      self.bridge.push_parts(self.id, Kind::Connection, &[&conn_id.to_le_bytes(), addresses.as_bytes()]);
-      start(Origin::Accepted(Incoming::established(stream)));
+      self.hub.accepted(self.id, self.options.websocket.clone(), Incoming::established(stream));
     });
     res
   }
