@@ -10,6 +10,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
+const { selected } = require('./selection');
 const { startChild } = require('./child');
 const { compare, print } = require('./table');
 
@@ -146,11 +147,11 @@ async function measure(spec, stack, genDir, rounds, report) {
 }
 
 async function run({ rounds = Number(process.env.BENCH_ROUNDS || 3), report = console.log } = {}) {
+  const only = selected('BENCH_THRIFT_KINDS', KINDS.map(({ kind }) => kind));
   const genDir = generate();
   const rows = [];
   try {
-    const only = process.env.BENCH_THRIFT_KINDS?.split(',');
-    for (const spec of KINDS.filter(({ kind }) => !only || only.includes(kind))) {
+    for (const spec of KINDS.filter(({ kind }) => only.includes(kind))) {
       for (const stack of spec.stacks) rows.push(...(await measure(spec, stack, genDir, rounds, report)));
     }
   } finally {

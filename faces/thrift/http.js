@@ -12,6 +12,7 @@ const thrift = require('thrift');
 const { HttpClient } = require('../../lib/http-client');
 const { dispatch, failCall } = require('./replies');
 const { createClient } = require('./connection');
+const { receiveWhole } = require('./stack');
 const { clientTls } = require('./tls');
 
 const { TBufferedTransport, TBinaryProtocol, TJSONProtocol, Thrift } = thrift;
@@ -93,7 +94,7 @@ class HttpConnection extends EventEmitter {
     this._http.request(data, (error, status, body) => {
       if (error) return this._fail(seqid, error);
       if (status !== 200) return this._fail(seqid, new THTTPException({ statusCode: status, body }));
-      this.transport.receiver((transport) => dispatch(this, transport, true))(body);
+      receiveWhole(this.transport, body, (transport) => dispatch(this, transport, true));
     });
   }
 

@@ -7,7 +7,7 @@
 
 const thrift = require('thrift');
 const { Server: CoreServer } = require('../../lib/server');
-const { framingFor, framingOptions, messageReader, payloadOf, transportFor } = require('./stack');
+const { framingFor, framingOptions, messageReader, payloadOf, receiveWhole, transportFor } = require('./stack');
 const { serverTls } = require('./tls');
 
 const { TBufferedTransport, TBinaryProtocol, THeaderProtocol, InputBufferUnderrunError } = thrift;
@@ -65,7 +65,7 @@ function serveStream(server, stream, processor, Transport, Protocol) {
       }
     });
   } else if (stream.framed) {
-    stream.on('frame', (bytes) => Transport.receiver((received) => serveAll(processor, received, Protocol, respond, fail))(bytes));
+    stream.on('frame', (bytes) => receiveWhole(Transport, bytes, (received) => serveAll(processor, received, Protocol, respond, fail)));
   } else {
     stream.on('data', Transport.receiver((received) => serveAll(processor, received, Protocol, respond, fail)));
   }

@@ -85,4 +85,8 @@ function flushOnce() {
  * length prefix, which the core's length codec writes itself. */
 const payloadOf = (Transport, framed, buf) => (framed && Transport === TFramedTransport ? buf.subarray(4) : buf);
 
-module.exports = { framingFor, framingOptions, messageReader, payloadOf, transportFor };
+/** Hands `bytes`, which hold whole messages of a pair the core does not frame, to
+ * `onTransport` through the transport's own reader, as the original reads them. */
+const receiveWhole = (Transport, bytes, onTransport) => Transport.receiver(onTransport)(bytes);
+
+module.exports = { framingFor, framingOptions, messageReader, payloadOf, receiveWhole, transportFor };

@@ -8,7 +8,7 @@
 const { EventEmitter } = require('node:events');
 const thrift = require('thrift');
 const { Connection: CoreConnection } = require('../..');
-const { framingOptions, messageReader, payloadOf } = require('./stack');
+const { framingFor, framingOptions, messageReader, payloadOf, receiveWhole } = require('./stack');
 const { dispatch, failAll } = require('./replies');
 const { createClient } = require('./connection');
 const { clientTls } = require('./tls');
@@ -56,7 +56,7 @@ class WSConnection extends EventEmitter {
       ...framing,
     });
     this.socket = socket;
-    this._native = framing.framing !== 'raw';
+    this._native = framingFor(this.transport, this.protocol) !== null;
     this._closeFrame = null;
     const read = this._native ? messageReader(this.transport) : null;
     socket.on('connect', () => this.emit('open'));
@@ -64,7 +64,7 @@ class WSConnection extends EventEmitter {
       if (this.listenerCount('message') > 0) this.emit('message', Buffer.from(bytes));
       // Unframed (JSON), each message holds whole replies, as the original reads them.
       if (read) dispatch(this, read(bytes), false);
-      else this.transport.receiver((transport) => dispatch(this, transport, true))(bytes);
+      else receiveWhole(this.transport, bytes, (transport) => dispatch(this, transport, true));
     });
     socket.on('closeframe', (code, reason) => {
       this._closeFrame = [code, reason];
