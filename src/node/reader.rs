@@ -161,9 +161,17 @@ unsafe extern "C" fn on_closed(handle: *mut c_void) {
   drop(Box::from_raw(handle as *mut Reader));
 }
 
-unsafe extern "C" fn on_readable(handle: *mut c_void, _status: c_int, _events: c_int) {
+/// libuv calls back with a negative `status` (and no events) when the socket has
+/// `POLLERR` — a reset that arrived with, or after, the last data — and it has already
+/// stopped the handle: this is the last callback, so the socket is read to its end,
+/// whatever that takes, and the end is always reported.
+unsafe extern "C" fn on_readable(handle: *mut c_void, status: c_int, _events: c_int) {
   let r = handle as *mut Reader;
-  let end = (*r).read_available();
+  let last_call = status < 0;
+  if last_call {
+    (*r).polling = false;
+  }
+  let end = if last_call { Some((*r).read_to_end()) } else { (*r).read_available() };
   // JS may pause, or close everything, from inside; the memory stays valid until
   // libuv's close callback, which cannot run before this returns.
   (*r).dispatch();
@@ -179,14 +187,39 @@ unsafe extern "C" fn on_readable(handle: *mut c_void, _status: c_int, _events: c
   }
 }
 
+/// The error pending on a socket (`SO_ERROR`), if any; reading it clears it.
+fn socket_error(fd: std::os::fd::RawFd) -> Option<std::io::Error> {
+  let mut err: c_int = 0;
+  let mut len = std::mem::size_of::<c_int>() as libc::socklen_t;
+  let ok = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&mut err as *mut c_int).cast(), &mut len) } == 0;
+  (ok && err != 0).then(|| std::io::Error::from_raw_os_error(err))
+}
+
 impl Reader {
   /// Reads what the socket has and turns it into events; `Some` when reading is over.
   fn read_available(&mut self) -> Option<ReadEnd> {
+    self.read(false)
+  }
+
+  /// After `POLLERR` no readable event will follow: read until `recv` reports the end
+  /// or the error (the kernel's queue is finite, so this ends), and if it only says
+  /// "nothing yet", take the socket's pending error as the cause.
+  fn read_to_end(&mut self) -> ReadEnd {
+    if let Some(end) = self.read(true) {
+      return end;
+    }
+    let err = socket_error(self.fd.as_raw_fd()).unwrap_or_else(|| std::io::Error::from_raw_os_error(libc::ECONNRESET));
+    ReadEnd::Failed(CoreError::io(&err, "read"))
+  }
+
+  /// `to_end`: ignore the read budget and the short-read rule, stopping only at the
+  /// end of the stream, an error, or an empty queue.
+  fn read(&mut self, to_end: bool) -> Option<ReadEnd> {
     let kind = if self.codec.is_framed() { Kind::Frame } else { Kind::Data };
     let mut total = 0;
     let mut frames = 0;
     let mut end = None;
-    while total < READ_BUDGET {
+    while to_end || total < READ_BUDGET {
       self.inbuf.reserve(READ_CHUNK);
       let spare = self.inbuf.spare_capacity_mut();
       let spare_len = spare.len();
@@ -198,7 +231,8 @@ impl Reader {
       if n < 0 {
         let err = std::io::Error::last_os_error();
         match err.raw_os_error() {
-          Some(libc::EAGAIN) | Some(libc::EINTR) => {}
+          Some(libc::EINTR) => continue,
+          Some(libc::EAGAIN) => {}
           _ => end = Some(ReadEnd::Failed(CoreError::io(&err, "read"))),
         }
         break;
@@ -224,7 +258,7 @@ impl Reader {
         }
       }
       self.answer_peer();
-      if drained {
+      if drained && !to_end {
         break;
       }
     }
