@@ -364,3 +364,86 @@ test('typings compile for a typed sample', () => {
   const r = spawnSync(process.execPath, [tsc, '-p', path.join(__dirname, 'types', 'tsconfig.json')], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });
+
+test('valid JSON that is no message is a DecodeError with a code, and only that socket goes', async () => {
+  const server = await startServer(ipc);
+  const errors = [];
+  server.on('error', (e) => errors.push(e));
+  const messages = [];
+  server.on('message', (m) => messages.push(m));
+  const good = await connectClient(ipc, server._socketFile);
+  for (const raw of ['null', '3', '"text"', '[1]']) {
+    const bad = net.connect(server._socketFile);
+    bad.resume();
+    bad.write(`${raw}\0\0`);
+    await waitFor(bad, 'close');
+  }
+  await until(() => errors.length === 4, 5000, 'four decode errors');
+  for (const e of errors) {
+    assert.ok(e instanceof ipc.DecodeError, `${e.name}: ${e.message}`);
+    assert.equal(e.code, 'ERR_SOCKET_IPC_DECODE');
+  }
+  assert.deepEqual(errors.map((e) => e.rawData), ['null', '3', '"text"', '[1]']);
+  good.send('still', 'working');
+  await until(() => messages.length === 1, 5000, 'good message');
+  await closeAll(good);
+  await closeAll(server);
+});
+
+test('a client given undecodable input reports it and keeps receiving on the same connection', async () => {
+  const socketFile = tmpSocket();
+  const server = net.createServer((s) => {
+    s.on('error', () => {});
+    s.write('{not json\0\0null\0\0{"topic":"t","message":"after"}\0\0');
+  });
+  await new Promise((r) => server.listen(socketFile, r));
+  const client = new ipc.Client({ socketFile, retryDelay: 20, reconnectDelay: 20 });
+  const errors = [];
+  client.on('error', (e) => errors.push(e));
+  const events = [];
+  for (const e of ['connect', 'disconnect', 'reconnect', 'close']) client.on(e, () => events.push(e));
+  const got = [];
+  client.on('message', (m) => got.push(m));
+  client.connect();
+  await until(() => got.length === 1, 5000, 'the message after the bad ones');
+  assert.deepEqual(got, ['after']);
+  assert.deepEqual(errors.map((e) => e.code), ['ERR_SOCKET_IPC_DECODE', 'ERR_SOCKET_IPC_DECODE']);
+  assert.deepEqual(events, ['connect']);
+  client.close();
+  await waitFor(client, 'close');
+  await new Promise((r) => server.close(r));
+});
+
+test('a client whose custom decoder fails drops that socket and reconnects; close only on close()', async () => {
+  const socketFile = tmpSocket();
+  let sessions = 0;
+  const server = net.createServer((s) => {
+    s.on('error', () => {});
+    sessions++;
+    s.write(sessions === 1 ? 'bad\n' : 'good\n');
+  });
+  await new Promise((r) => server.listen(socketFile, r));
+  const lines = {
+    socketEncoding: 'utf8',
+    createEncoder: () => (wrapper, cb) => cb(null, `${wrapper.message}\n`),
+    createDecoder: () => (chunk, cb) => {
+      if (chunk.startsWith('bad')) cb(new ipc.DecodeError('cannot decode', chunk));
+      else cb(null, [{ topic: 't', message: chunk.trim() }]);
+    },
+  };
+  const client = new ipc.Client({ socketFile, retryDelay: 20, reconnectDelay: 20, transcoder: lines });
+  const errors = [];
+  client.on('error', (e) => errors.push(e));
+  const events = [];
+  for (const e of ['connect', 'disconnect', 'reconnect', 'close']) client.on(e, () => events.push(e));
+  const got = [];
+  client.on('message', (m) => got.push(m));
+  client.connect();
+  await until(() => got.length === 1, 5000, 'a message on the next socket');
+  assert.deepEqual(got, ['good']);
+  assert.equal(errors[0].code, 'ERR_SOCKET_IPC_DECODE');
+  assert.deepEqual(events, ['connect', 'disconnect', 'connect', 'reconnect']);
+  client.close();
+  await waitFor(client, 'close');
+  await new Promise((r) => server.close(r));
+});

@@ -2,12 +2,26 @@
 
 // The error classes of @crussell52/socket-ipc, exported (the original documents them
 // for `instanceof` checks but does not export them) and with the documented fields.
+// Each also has a `code`, as Node's errors do (the original's have none), so that
+// code handling errors of every kind can tell them apart without `instanceof`.
+
+/** `code` of each class, by name. */
+const CODES = {
+  MessageError: 'ERR_SOCKET_IPC_MESSAGE',
+  DecodeError: 'ERR_SOCKET_IPC_DECODE',
+  SendError: 'ERR_SOCKET_IPC_SEND',
+  SendAfterCloseError: 'ERR_SOCKET_IPC_SEND_AFTER_CLOSE',
+  NoServerError: 'ERR_SOCKET_IPC_NO_SERVER',
+  BadClientError: 'ERR_SOCKET_IPC_BAD_CLIENT',
+  EncodeError: 'ERR_SOCKET_IPC_ENCODE',
+};
 
 /** Base of every error about one message. */
 class MessageError extends Error {
   constructor(errorMessage) {
     super(errorMessage);
     this.name = this.constructor.name;
+    this.code = CODES[this.name] ?? CODES.MessageError;
   }
 }
 

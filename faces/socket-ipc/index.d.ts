@@ -64,7 +64,10 @@ export class Client extends EventEmitter {
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
-export class MessageError extends Error {}
+export class MessageError extends Error {
+  /** connkit: one per class, e.g. `'ERR_SOCKET_IPC_DECODE'` (the original's errors have none). */
+  code: string;
+}
 export class DecodeError extends MessageError {
   constructor(errorMessage: string, rawData: any, clientId?: string);
   rawData: any;

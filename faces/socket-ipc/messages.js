@@ -33,13 +33,23 @@ function createEncoder(transcoder) {
 
 /**
  * Turns what `conn` receives into `message` and `message.<topic>` events of
- * `emitter` (with `clientId` last, undefined on a client), or one `error`, after
- * which the connection is destroyed and nothing more of it is read (the original
- * stops the same way).
+ * `emitter` (with `clientId` last, undefined on a client). Input that does not
+ * decode to a message is one `error` (a DecodeError), and then:
+ * - a server (`clientId` set) drops that socket and keeps serving the others;
+ * - a client keeps a natively framed connection, since the next frame is whole
+ *   whatever this one held; with a custom transcoder, whose decoder's state is now
+ *   unknown, it hangs up and reconnects as after any lost socket.
+ * The original crashes the process on undecodable input (see the README).
  */
 function readMessages(conn, transcoder, emitter, clientId) {
+  const onServer = clientId !== undefined;
+  let decoder = transcoder ? transcoder.createDecoder() : null;
   const fail = (err) => {
-    conn.destroy();
+    if (onServer) conn.destroy();
+    else if (transcoder) {
+      decoder = null; // a new one for the next session
+      conn._hangup(false);
+    }
     emitter.emit('error', err);
   };
   const deliver = (wrapper) => {
@@ -62,21 +72,28 @@ function readMessages(conn, transcoder, emitter, clientId) {
         fail(new DecodeError(`Failed to decode, caused by: ${err.message}`, raw, clientId));
         return;
       }
+      // Valid JSON that is no message (`null`, `3`, `[]`) is as undecodable.
+      if (wrapper === null || typeof wrapper !== 'object' || Array.isArray(wrapper)) {
+        fail(new DecodeError('Failed to decode, caused by: not a message object', raw, clientId));
+        return;
+      }
       deliver(wrapper);
     });
     return;
   }
   if (transcoder.socketEncoding) conn.setEncoding(transcoder.socketEncoding);
-  const decoder = transcoder.createDecoder();
   conn.on('data', (chunk) => {
     if (conn.destroyed) return;
-    decoder(chunk, (err, wrappers) => {
+    decoder ??= transcoder.createDecoder();
+    const current = decoder;
+    current(chunk, (err, wrappers) => {
+      if (current !== decoder) return; // a session already dropped
       if (err) {
         if (err instanceof DecodeError && err.clientId === undefined) err.clientId = clientId;
         fail(err);
         return;
       }
-      for (let i = 0; i < wrappers.length && !conn.destroyed; i++) deliver(wrappers[i]);
+      for (let i = 0; i < wrappers.length && current === decoder && !conn.destroyed; i++) deliver(wrappers[i]);
     });
   });
 }
