@@ -99,7 +99,19 @@ export interface WebSocketOptions {
   headers?: Record<string, string | number | string[]>;
 }
 
+/** Who was refused past `maxConnections`, as Node's `'drop'` tells it. */
+export interface DropArgument {
+  localAddress?: string;
+  localPort?: number;
+  localFamily?: string;
+  remoteAddress?: string;
+  remotePort?: number;
+  remoteFamily?: string;
+}
+
 export interface ServerOptions extends ConnectionSettings, TlsOptions {
+  /** Initial value of `server.maxConnections`. */
+  maxConnections?: number;
   transport?: 'tcp' | 'tls' | 'unix';
   host?: string;
   port?: number;
@@ -212,6 +224,8 @@ export class Server extends EventEmitter {
   constructor(connectionListener?: (connection: Connection) => void);
   readonly listening: boolean;
   readonly connections: number;
+  /** As Node's: past this many connections, new ones are closed at once and 'drop' is emitted. */
+  maxConnections: number | undefined;
   listen(port?: number, host?: string, callback?: () => void): this;
   listen(port?: number, callback?: () => void): this;
   listen(path: string, callback?: () => void): this;
@@ -225,6 +239,7 @@ export class Server extends EventEmitter {
 
   on(event: 'listening' | 'close', listener: () => void): this;
   on(event: 'connection', listener: (connection: Connection) => void): this;
+  on(event: 'drop', listener: (data: DropArgument) => void): this;
   on(event: 'error', listener: (error: ConnkitError) => void): this;
   on(event: 'tlsClientError', listener: (error: ConnkitError, connection: Connection) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;

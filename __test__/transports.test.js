@@ -6,7 +6,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const { spawn } = require('node:child_process');
 const ck = require('..');
-const { waitFor, listening, tmpSocket, makeCerts, runNode } = require('./helpers');
+const { waitFor, until, listening, tmpSocket, makeCerts, runNode } = require('./helpers');
 
 /** An echo server on the given transport; resolves with where it listens. */
 async function echoServer(options, where = [0, '127.0.0.1']) {
@@ -325,4 +325,40 @@ test('server close() while connections are still being established: they are dro
     await waitFor(server, 'close');
     await Promise.all(conns.map((c) => (c.readyState === 'closed' ? null : waitFor(c, 'close'))));
   }
+});
+
+test('maxConnections: past the cap new connections are closed at once and drop says who', async () => {
+  assert.throws(() => ck.createServer({ maxConnections: -1 }), { code: 'ERR_INVALID_ARG_VALUE' });
+  const server = ck.createServer({ maxConnections: 2 });
+  const accepted = [];
+  server.on('connection', (c) => accepted.push(c));
+  const drops = [];
+  server.on('drop', (d) => drops.push(d));
+  server.listen(0, '127.0.0.1');
+  await waitFor(server, 'listening');
+  const port = server.address().port;
+  const open = () => new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.port = s.localPort; // gone once closed
+      resolve(s);
+    });
+    s.on('error', () => {});
+  });
+  const first = [await open(), await open()];
+  await until(() => accepted.length === 2, 3000, 'two connections');
+  const extra = [await open(), await open()];
+  await Promise.all(extra.map((s) => waitFor(s, 'close', 3000)));
+  assert.equal(drops.length, 2);
+  assert.equal(accepted.length, 2);
+  assert.equal(drops[0].remoteAddress, '127.0.0.1');
+  assert.equal(drops[0].localPort, port);
+  assert.equal(drops[0].remoteFamily, 'IPv4');
+  assert.deepEqual(extra.map((s) => s.port).sort(), drops.map((d) => d.remotePort).sort());
+  // Room again once one goes.
+  first[0].destroy();
+  await until(() => server.connections === 1, 3000, 'one connection left');
+  const later = await open();
+  await until(() => accepted.length === 3, 3000, 'a third connection accepted');
+  for (const s of [first[1], later]) s.destroy();
+  await new Promise((r) => server.close(r));
 });

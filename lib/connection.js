@@ -323,7 +323,7 @@ class Connection extends Handle {
         this._setAddresses(json(batch, start, end));
         this.connecting = false;
         this._peerEnded = false;
-        if (this._server) this._server._established(this);
+        if (this._server && !this.destroyed) this._server._established(this);
         this.emit('connect');
         this.emit('ready');
         break;

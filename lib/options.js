@@ -236,6 +236,7 @@ function listenOptions(options, { located = true } = {}) {
   check(opts, 'host', 'string');
   check(opts, 'path', 'string', (p) => p.length > 0, 'must not be empty');
   if (located && transport === 'unix' && opts.path === undefined) throw invalidType('path', 'of type string', opts.path);
+  check(opts, 'maxConnections', 'number', (n) => Number.isInteger(n) && n >= 0, 'must be a non-negative integer');
   return {
     transport,
     host: opts.host,

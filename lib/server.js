@@ -1,8 +1,8 @@
 'use strict';
 
 // A server run by the core (TCP, TLS or unix socket), with the surface of a Node
-// `net.Server`: listen(), address(), close(), ref()/unref(), and the events
-// listening, connection, error and close.
+// `net.Server`: listen(), address(), close(), ref()/unref(), maxConnections, and the
+// events listening, connection, drop, error and close.
 
 const { Kind, register, unregister, Handle, native } = require('./bridge');
 const { Connection, Accepted } = require('./connection');
@@ -25,6 +25,8 @@ class Server extends Handle {
     this._closing = false;
     this._listenerClosed = false;
     this.listening = false;
+    /** As Node's: past this many connections, new ones are closed at once ('drop'). */
+    this.maxConnections = this._options.maxConnections;
   }
 
   /**
@@ -95,6 +97,10 @@ class Server extends Handle {
         const id = batch.readUInt32LE(start);
         const addresses = JSON.parse(batch.toString('utf8', start + 4, end));
         const conn = new Connection(new Accepted(id, this._framed, addresses, this));
+        if (this.maxConnections != null && this._connections.size >= this.maxConnections) {
+          this._drop(conn, addresses);
+          break;
+        }
         this._connections.add(conn);
         conn.once('close', () => {
           this._connections.delete(conn);
@@ -125,6 +131,20 @@ class Server extends Handle {
     // Nobody was told of it, so nobody listens: its last errors go nowhere.
     conn.on('error', () => {});
     conn.destroy();
+  }
+
+  /** Over `maxConnections`: closed unannounced, and 'drop' says who, as in Node. */
+  _drop(conn, addresses) {
+    conn.on('error', () => {});
+    conn.destroy();
+    this.emit('drop', {
+      localAddress: addresses.localAddress,
+      localPort: addresses.localPort,
+      localFamily: addresses.remoteFamily, // one socket, one family
+      remoteAddress: addresses.remoteAddress,
+      remotePort: addresses.remotePort,
+      remoteFamily: addresses.remoteFamily,
+    });
   }
 
   _clientError(err, conn) {

@@ -31,5 +31,9 @@ if (result.error) {
 if (result.status !== 0) process.exit(result.status);
 
 const targetDir = process.env.CARGO_TARGET_DIR || path.join(root, 'target');
-fs.copyFileSync(path.join(targetDir, 'release', built), out);
+// Into place by rename: a process that has the old addon loaded keeps its copy (an
+// overwrite in place would change the code under it, and it would crash).
+const staged = `${out}.${process.pid}.tmp`;
+fs.copyFileSync(path.join(targetDir, 'release', built), staged);
+fs.renameSync(staged, out);
 console.log(`connkit: built ${path.relative(root, out)}`);

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::bridge::{Bridge, Kind};
 use crate::conn::{self, Origin, Shared};
+use crate::guard::{guarded, panic_error};
 use crate::http::client::{Client as HttpClient, ClientOptions as HttpOptions};
 use crate::http::server::{self as web, WebOptions, WebServer};
 use crate::runtime;
@@ -45,15 +46,22 @@ impl Hub {
   pub fn connection(self: &Arc<Self>, options: conn::Options) -> (u32, impl FnOnce(Origin)) {
     let id = self.next_id();
     let (shared, driver) = Shared::new(id, self.bridge.clone(), options);
-    self.handles.lock().unwrap().insert(id, Handle::Conn(shared));
+    self.handles.lock().unwrap().insert(id, Handle::Conn(shared.clone()));
     let hub = self.clone();
-    let start = move |origin| {
-      runtime::get().spawn(async move {
-        driver.run(origin).await;
-        hub.handles.lock().unwrap().remove(&id);
-      });
-    };
+    let start = move |origin| hub.drive(shared, driver.run(origin));
     (id, start)
+  }
+
+  /// Runs a connection's driver; a panic in it fails that connection alone.
+  fn drive(self: Arc<Self>, shared: Arc<Shared>, run: impl Future<Output = ()> + Send + 'static) {
+    runtime::get().spawn(async move {
+      if let Err(panic) = guarded(run).await {
+        // Reported while the driver's socket is still open (it is dropped at the
+        // end of this statement), so no direct write can reach a reused descriptor.
+        shared.abandon(&panic_error(panic.as_ref(), "a connection"));
+      }
+      self.handles.lock().unwrap().remove(&shared.id);
+    });
   }
 
   /// A connection `server` accepted, announced as its own before its driver runs, so
@@ -88,7 +96,11 @@ impl Hub {
     let hub = self.clone();
     let running = run(hub.clone(), id);
     runtime::get().spawn(async move {
-      running.await;
+      if let Err(panic) = guarded(running).await {
+        // Its listener goes with it; the connections it accepted run on their own.
+        hub.bridge.push(id, Kind::Error, panic_error(panic.as_ref(), "a server").to_json().to_string().as_bytes());
+        hub.bridge.push(id, Kind::ServerClose, b"");
+      }
       hub.handles.lock().unwrap().remove(&id);
     });
     id
@@ -147,5 +159,33 @@ impl Hub {
         Handle::Web(w) => w.close(),
       }
     }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::bridge::tests::{records, CountingWake};
+
+  #[test]
+  fn a_panicking_driver_fails_its_connection_alone() {
+    let hub = Hub::new(Arc::new(Bridge::new(Box::new(CountingWake::default()))));
+    let (shared, _driver) = Shared::new(7, hub.bridge(), conn::Options::default());
+    hub.handles.lock().unwrap().insert(7, Handle::Conn(shared.clone()));
+    hub.clone().drive(shared, async { panic!("a bug") });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while hub.conn(7).is_some() && std::time::Instant::now() < deadline {
+      std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let mut events = Vec::new();
+    hub.bridge().drain(|b, _| events = records(b));
+    let kinds: Vec<u8> = events.iter().map(|e| e.1).collect();
+    assert_eq!(kinds, vec![Kind::Error as u8, Kind::Close as u8]);
+    let error: serde_json::Value = serde_json::from_slice(&events[0].2).unwrap();
+    assert_eq!(error["code"], crate::guard::PANIC_CODE);
+    assert!(error["message"].as_str().unwrap().ends_with("a bug"));
+    let close: serde_json::Value = serde_json::from_slice(&events[1].2).unwrap();
+    assert_eq!(close["hadError"], true);
+    assert!(hub.conn(7).is_none(), "the hub let go of it");
   }
 }

@@ -7,6 +7,7 @@
 //! - [`conn`] / [`server`]: the tasks that drive connections and accept loops.
 //! - [`http`]: request/response over HTTP/1.1, and a web server that upgrades WebSockets.
 //! - [`bridge`] / [`hub`]: batched delivery of events to one JS environment.
+//! - [`guard`]: a panic fails one connection, server or request, never the process.
 //! - `node`: the Node-API functions `lib/native.js` calls.
 
 #![deny(clippy::all)]
@@ -15,6 +16,7 @@ pub mod bridge;
 pub mod codec;
 pub mod conn;
 pub mod error;
+pub mod guard;
 pub mod http;
 pub mod hub;
 pub mod policy;

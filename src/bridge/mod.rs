@@ -46,7 +46,8 @@ pub enum ReaderOp {
   /// Start reading: queued with the connect event, so no data can precede it.
   Attach(ReadHandoff),
   /// The session is over: stop reading (a paused reader would never see the EOF).
-  Release { id: u32, generation: u64 },
+  /// `None`: whatever session it reads (its driver is gone).
+  Release { id: u32, generation: Option<u64> },
 }
 
 /// A buffer grown by a burst is not kept beyond this.
@@ -132,8 +133,8 @@ impl Bridge {
     self.append_with(|buf| record(buf, id, Kind::Connect, &[payload]), handoff.map(ReaderOp::Attach))
   }
 
-  /// A session whose socket the JS thread read is over.
-  pub fn release_reader(&self, id: u32, generation: u64) {
+  /// A session whose socket the JS thread read is over (`None`: whichever it reads).
+  pub fn release_reader(&self, id: u32, generation: Option<u64>) {
     self.append_with(|_| {}, Some(ReaderOp::Release { id, generation }));
   }
 

@@ -147,10 +147,7 @@ impl Driver {
       },
       Origin::Dial { route, backoff } => self.dial_loop(route, backoff).await,
     };
-    self.shared.stats.set_state(State::Closed);
-    let stats = self.shared.snapshot().to_json();
-    let waiting = self.between_attempts;
-    self.emit_json(Kind::Close, json!({ "hadError": had_error, "waiting": waiting, "stats": stats }));
+    self.shared.closed(had_error, self.between_attempts);
   }
 
   /// Reports how a connection that will not be reconnected ended.
@@ -343,7 +340,7 @@ impl Driver {
       // The JS thread's duplicate keeps the socket open: shut it down for real, so
       // the peer sees the end now, and make that thread let go of it.
       unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
-      self.bridge.release_reader(self.shared.id, self.generation);
+      self.bridge.release_reader(self.shared.id, Some(self.generation));
     }
     {
       let mut outbox = self.shared.outbox.lock().unwrap();

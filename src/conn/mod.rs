@@ -246,7 +246,7 @@ impl Shared {
       frames_in: Stats::get(&s.frames_in),
       frames_out: Stats::get(&s.frames_out),
       reconnects: Stats::get(&s.reconnects),
-      queued: self.outbox.lock().unwrap().len() as u64,
+      queued: self.outbox.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len() as u64,
       state: s.state(),
     }
   }
@@ -282,6 +282,27 @@ impl Shared {
 
   pub fn emit_error(&self, e: &CoreError) {
     self.bridge.push(self.id, Kind::Error, e.to_json().to_string().as_bytes());
+  }
+
+  /// The connection's last event. `waiting`: it ended between reconnect attempts.
+  fn closed(&self, had_error: bool, waiting: bool) {
+    self.stats.set_state(State::Closed);
+    let stats = self.snapshot().to_json();
+    self.bridge.push(self.id, Kind::Close, serde_json::json!({ "hadError": had_error, "waiting": waiting, "stats": stats }).to_string().as_bytes());
+  }
+
+  /// The driver panicked (see `guard`): no more direct writes or JS-thread reads of
+  /// its socket, then `e` and the close, as for a connection that failed. Called
+  /// before the driver's socket is dropped.
+  pub fn abandon(&self, e: &CoreError) {
+    // The panic may have struck while the outbox was locked.
+    let mut outbox = self.outbox.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    outbox.set_direct(None);
+    outbox.set_online(false);
+    drop(outbox);
+    self.bridge.release_reader(self.id, None);
+    self.emit_error(e);
+    self.closed(true, false);
   }
 }
 

@@ -16,6 +16,7 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::Semaphore;
 
 use super::collect;
+use crate::guard::{guarded, panic_error};
 use crate::bridge::{Bridge, Kind};
 use crate::error::CoreError;
 use crate::runtime;
@@ -56,11 +57,12 @@ impl Client {
   pub fn request(self: &Arc<Self>, no: u32, body: Bytes) {
     let client = self.clone();
     runtime::get().spawn(async move {
-      let exchange = client.exchange(body);
-      let result = match client.options.timeout {
+      let exchange = guarded(client.exchange(body));
+      let caught = match client.options.timeout {
         None => exchange.await,
-        Some(t) => tokio::time::timeout(t, exchange).await.unwrap_or_else(|_| Err(timed_out(t))),
+        Some(t) => tokio::time::timeout(t, exchange).await.unwrap_or_else(|_| Ok(Err(timed_out(t)))),
       };
+      let result = caught.unwrap_or_else(|panic| Err(panic_error(panic.as_ref(), "an HTTP request")));
       match result {
         Ok((status, body)) => client.bridge.push_parts(client.id, Kind::Response, &[&no.to_le_bytes(), &status.to_le_bytes(), &body]),
         Err(e) => client.bridge.push_parts(client.id, Kind::RequestFailed, &[&no.to_le_bytes(), e.to_json().to_string().as_bytes()]),

@@ -59,7 +59,7 @@ fn size(v: Option<f64>, default: usize) -> usize {
   v.filter(|v| *v >= 0.0).map_or(default, |v| if v.is_finite() { v as usize } else { usize::MAX })
 }
 
-#[napi]
+#[napi(catch_unwind)]
 pub fn http_client(env: Env, config: HttpClientConfig) -> Result<u32> {
   let route = options::route(&config.connect)?;
   let connection = options::connection(&config.connect.connection)?;
@@ -77,20 +77,20 @@ pub fn http_client(env: Env, config: HttpClientConfig) -> Result<u32> {
   Ok(state(&env)?.hub.http_client(options))
 }
 
-#[napi]
+#[napi(catch_unwind)]
 pub fn http_request(env: Env, id: u32, no: u32, body: &[u8]) -> Result<()> {
   let client = state(&env)?.hub.http(id).ok_or_else(|| invalid("the HTTP client is closed"))?;
   client.request(no, Bytes::copy_from_slice(body));
   Ok(())
 }
 
-#[napi]
+#[napi(catch_unwind)]
 pub fn close_http(env: Env, id: u32) -> Result<()> {
   state(&env)?.hub.close_http(id);
   Ok(())
 }
 
-#[napi]
+#[napi(catch_unwind)]
 pub fn web_listen(env: Env, config: WebConfig) -> Result<u32> {
   let server = options::listen(&config.listen)?;
   let mut websocket = server.conn;
@@ -110,7 +110,7 @@ pub fn web_listen(env: Env, config: WebConfig) -> Result<u32> {
 }
 
 /// JS's answer to a web server's request `no`.
-#[napi]
+#[napi(catch_unwind)]
 pub fn web_respond(env: Env, id: u32, no: u32, status: u32, body: &[u8]) -> Result<()> {
   if let Some(server) = state(&env)?.hub.web(id) {
     server.respond(no, Reply { status: status as u16, body: Bytes::copy_from_slice(body) });
@@ -120,7 +120,7 @@ pub fn web_respond(env: Env, id: u32, no: u32, status: u32, body: &[u8]) -> Resu
 
 /// Closes a WebSocket connection with a close frame (`code` absent: none in it);
 /// on other connections, the same as `end()`.
-#[napi]
+#[napi(catch_unwind)]
 pub fn ws_close(env: Env, id: u32, code: Option<u32>, reason: Option<String>) -> Result<()> {
   if let Some(conn) = state(&env)?.hub.conn(id) {
     conn.close_websocket(code.map(|c| c as u16), reason.as_deref().unwrap_or(""));

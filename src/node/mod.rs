@@ -72,7 +72,7 @@ fn dispatch(env: sys::napi_env, js_fn: sys::napi_value, events: &[u8]) {
 }
 
 /// Sets up this environment (main thread or worker): `dispatch` receives every batch.
-#[napi]
+#[napi(catch_unwind)]
 pub fn init(env: Env, dispatch: Function<Buffer, ()>) -> Result<()> {
   if env.get_instance_data::<EnvState>()?.is_some() {
     return Err(Error::new(Status::GenericFailure, "connkit: already initialised in this environment"));
@@ -113,25 +113,25 @@ fn check(status: sys::napi_status) -> Result<()> {
 
 /// Keeps the event loop alive (true) or lets it exit (false); `lib/bridge.js`
 /// calls it when its count of referenced, active handles crosses zero.
-#[napi]
+#[napi(catch_unwind)]
 pub fn set_ref(env: Env, on: bool) -> Result<()> {
   let s = state(&env)?;
   s.tsfn.set_ref(&env, on)
 }
 
-#[napi]
+#[napi(catch_unwind)]
 pub fn connect(env: Env, config: options::ConnectConfig) -> Result<u32> {
   let (conn, origin) = options::connect(&config)?;
   Ok(state(&env)?.hub.connect(conn, origin))
 }
 
-#[napi]
+#[napi(catch_unwind)]
 pub fn listen(env: Env, config: options::ListenConfig) -> Result<u32> {
   let server = options::listen(&config)?;
   Ok(state(&env)?.hub.listen(server))
 }
 
-#[napi]
+#[napi(catch_unwind)]
 pub fn close_server(env: Env, id: u32) -> Result<()> {
   state(&env)?.hub.close_server(id);
   Ok(())
@@ -148,7 +148,7 @@ const RECORD_HEADER: usize = 9;
 /// Returns `[id, total, id, total, ...]` for the acks resolved on the spot (writes
 /// the kernel took at once), so JS lifts backpressure without a round trip; `None`
 /// when there are none.
-#[napi]
+#[napi(catch_unwind)]
 pub fn write_batch(env: Env, batch: &[u8]) -> Result<Option<Vec<f64>>> {
   let hub = &state(&env)?.hub;
   // Each connection's writes of the tick go to it as one unit (one lock, one
@@ -214,13 +214,13 @@ impl<'a> Iterator for Records<'a> {
 
 /// One large write, not worth copying into a batch first. Returns the ack total if
 /// it was resolved on the spot.
-#[napi]
+#[napi(catch_unwind)]
 pub fn write(env: Env, id: u32, data: &[u8], flags: u32) -> Result<Option<f64>> {
   Ok(state(&env)?.hub.conn(id).and_then(|c| c.write(&[data], flags as u8 & FRAME != 0, flags as u8 & ACK != 0)).map(|t| t as f64))
 }
 
 /// Control operations, numbered as in `lib/native.js`.
-#[napi]
+#[napi(catch_unwind)]
 pub fn control(env: Env, id: u32, op: u32, arg: f64, arg2: f64) -> Result<()> {
   let state = state(&env)?;
   let Some(conn) = state.hub.conn(id) else { return Ok(()) };
@@ -245,7 +245,7 @@ pub fn control(env: Env, id: u32, op: u32, arg: f64, arg2: f64) -> Result<()> {
 
 /// Counters of a live connection (a closed one's last counters come with its close
 /// event), as the same JSON the close event carries.
-#[napi]
+#[napi(catch_unwind)]
 pub fn stats(env: Env, id: u32) -> Result<Option<String>> {
   Ok(state(&env)?.hub.conn(id).map(|c| c.snapshot().to_json().to_string()))
 }
@@ -253,7 +253,7 @@ pub fn stats(env: Env, id: u32) -> Result<Option<String>> {
 /// One JSTP message in mdsf as JSON text, exactly as a `jstp` frame brings it (led by
 /// `~` when it holds sentinels), for messages that come over WebSocket or a custom
 /// transport.
-#[napi(js_name = "mdsfToJson")]
+#[napi(js_name = "mdsfToJson", catch_unwind)]
 pub fn mdsf_to_json(text: String) -> Result<String> {
   let json = mdsf::transcode(&text).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
   // Transcoding keeps UTF-8 intact, so this only checks it.

@@ -23,6 +23,7 @@ use crate::bridge::{self, Kind, ReaderOp};
 use crate::codec::{Codec, FrameError};
 use crate::conn::{Control, ReadEnd, ReadHandoff, Shared};
 use crate::error::CoreError;
+use crate::guard::panic_error;
 
 /// Read at most this much per readable event, so one busy socket cannot starve the loop.
 const READ_BUDGET: usize = 64 * 1024;
@@ -72,10 +73,10 @@ impl Readers {
 
   /// Stops reading a session's socket, if it is still read (a paused reader never
   /// sees the EOF that ends the others).
-  fn release(&self, id: u32, generation: u64) {
+  fn release(&self, id: u32, generation: Option<u64>) {
     let mut live = self.live.borrow_mut();
     if let Some(&r) = live.get(&id) {
-      if unsafe { (*r).generation } == generation {
+      if generation.is_none_or(|g| unsafe { (*r).generation } == g) {
         live.remove(&id);
         drop(live);
         unsafe { close(r) };
@@ -171,7 +172,15 @@ unsafe extern "C" fn on_readable(handle: *mut c_void, status: c_int, _events: c_
   if last_call {
     (*r).polling = false;
   }
-  let end = if last_call { Some((*r).read_to_end()) } else { (*r).read_available() };
+  // A panic cannot unwind into libuv: it fails this connection instead.
+  let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    if last_call {
+      Some((*r).read_to_end())
+    } else {
+      (*r).read_available()
+    }
+  }));
+  let end = read.unwrap_or_else(|panic| Some(ReadEnd::Failed(panic_error(panic.as_ref(), "reading a socket"))));
   // JS may pause, or close everything, from inside; the memory stays valid until
   // libuv's close callback, which cannot run before this returns.
   (*r).dispatch();
