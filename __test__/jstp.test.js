@@ -802,3 +802,32 @@ test('works in a worker thread, and the worker exits cleanly', async () => {
   const [code] = await waitFor(worker, 'exit', 5000);
   assert.strictEqual(code, 0);
 });
+
+test('a server that forgot the session (restarted): the client starts a new one and no call is left waiting', async () => {
+  const app = () => new ck.Application('app', { calc: { slow: (c, ms, cb) => setTimeout(cb, ms, null, ms), add: (c, a, cb) => cb(null, a + 1) } });
+  const first = ck.net.createServer({ applications: [app()] });
+  await new Promise((r) => first.listen(0, '127.0.0.1', r));
+  const { port } = first.address();
+  const reconnector = (conn, reconnect) => setTimeout(() => conn.closedIntentionally || reconnect(), 30);
+  const { connection, calc } = await connect(ck, 'net', 'app', { reconnector }, port, '127.0.0.1');
+  connection.on('error', () => {});
+  const refusals = [];
+  connection.on('reconnect', (e) => e && refusals.push(e.code));
+  const inFlight = call(calc, 'slow', 500);
+  await new Promise((r) => setTimeout(r, 20));
+  // The crash: every socket cut, the server and its in-memory sessions gone.
+  for (const c of first.getClientsArray()) c.getTransport().destroy();
+  await closeServer(first);
+  const second = ck.net.createServer({ applications: [app()] });
+  await new Promise((r) => second.listen(port, '127.0.0.1', r));
+  const during = call(calc, 'add', 1);
+  const resent = new Promise((resolve) => connection.callMethodWithResend('calc', 'add', [2], (error, v) => resolve({ error, v })));
+  const settle = (p) => Promise.race([p, new Promise((r) => setTimeout(r, 3000, 'pending'))]);
+  assert.strictEqual((await settle(inFlight)).error, -1);
+  assert.strictEqual((await settle(during)).error, -1);
+  assert.deepStrictEqual(await settle(resent), { error: null, v: 3 });
+  assert.deepStrictEqual(refusals, [11]);
+  assert.deepStrictEqual(await call(calc, 'add', 41), { error: null, results: [42] });
+  connection.close();
+  await closeServer(second);
+});

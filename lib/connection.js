@@ -353,6 +353,7 @@ class Connection extends Handle {
         const error = info.error ? fromCore(info.error) : undefined;
         this.connecting = true;
         if (info.dropped) this._dropped(info.dropped, error, 'ERR_STREAM_DESTROYED');
+        else this._written(info.written); // so writableLength is what goes out again
         this._disconnected(error);
         break;
       }

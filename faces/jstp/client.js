@@ -5,6 +5,7 @@
 // reconnector that runs when a connected client loses its socket.
 
 const Connection = require('./connection');
+const errors = require('./errors');
 const { Application } = require('./application');
 const { SimpleConnectPolicy } = require('./policies');
 
@@ -122,11 +123,17 @@ const reconnectFn = (dial, Transport) => (connection, ...options) => {
     }
     if (connection.transport) connection._removeTransport();
     connection._initTransport(new Transport(raw));
-    connection.client.connectPolicy(connection._serverApp, connection, connection.session, (err, conn) => {
+    const session = connection._sessionRefused ? null : connection.session;
+    connection.client.connectPolicy(connection._serverApp, connection, session, (err, conn) => {
       if (err) {
+        // The server no longer knows the session (it restarted with its sessions in
+        // memory, or they expired): the original retried the restore forever, its
+        // calls never settling. The next attempt starts a new session instead.
+        if (session && err.code === errors.ERR_AUTH_FAILED) connection._sessionRefused = true;
         callback(err, conn);
         return;
       }
+      connection._sessionRefused = false;
       if (conn.client.heartbeatInterval) conn.startHeartbeat(conn.client.heartbeatInterval);
       callback(null, conn);
     });

@@ -166,7 +166,12 @@ class Connection extends EventEmitter {
       }
       if (!error) {
         if (login && password) this.username = login;
+        const forgotten = this.session;
         this.session = new Session(this, this.username, ok);
+        // A new session after one the server forgot: the old one's calls can never
+        // be answered. They fail now, before the new session issues an id, so a
+        // call made again (callMethodWithResend) cannot meet an old one's id.
+        if (forgotten) this._failPending();
       }
       callback(error, this.session);
     };

@@ -12,7 +12,7 @@ const log = require('thrift/lib/nodejs/lib/thrift/log');
 const { Client: CoreClient, Connection: CoreConnection } = require('../..');
 
 const { framingOptions, messageReader, payloadOf, transportFor } = require('./stack');
-const { dispatch, failAll } = require('./replies');
+const { dispatch, failAll, failCall, isPending } = require('./replies');
 const { clientTls } = require('./tls');
 
 const { TBufferedTransport, TBinaryProtocol } = thrift;
@@ -39,6 +39,9 @@ class Connection extends EventEmitter {
     this._closed = false;
     this._lastError = undefined;
     this._retryTotal = 0;
+    // [end offset in bytesWritten, seqid] of each call's request, in write order: a
+    // lost session fails only the calls whose request reached its socket.
+    this._requests = [];
     const core = stream instanceof CoreConnection;
     this._native = core && stream.framed;
     const up = stream.encrypted && !core ? 'secureConnect' : 'connect';
@@ -107,9 +110,27 @@ class Connection extends EventEmitter {
     this.once('close', onClose);
   }
 
-  /** `data` comes from a transport's flush. */
-  write(data) {
+  /** `data` comes from a transport's flush, for the call `seqid`. */
+  write(data, seqid) {
+    if (this._closed) {
+      // Closed for good: the call would wait forever (as in the original).
+      const error = Object.assign(new Error('The thrift connection is closed'), { code: 'ERR_THRIFT_CLOSED' });
+      if (seqid != null) process.nextTick(() => failCall(this, seqid, error));
+      return;
+    }
     this.connection.write(payloadOf(this.transport, this._native, data));
+    if (seqid != null && this.connection instanceof CoreConnection) this._noteRequest(seqid);
+  }
+
+  _noteRequest(seqid) {
+    const requests = this._requests;
+    requests.push([this.connection.bytesWritten, seqid]);
+    // Answered calls leave their entries behind: sweep them now and then, so the
+    // list stays about as long as the calls in flight.
+    if (requests.length >= 1024 && requests.length >= 2 * (this._sweptTo || 0)) {
+      this._requests = requests.filter(([, id]) => isPending(this, id));
+      this._sweptTo = this._requests.length;
+    }
   }
 
   end() {
@@ -122,16 +143,36 @@ class Connection extends EventEmitter {
   }
 
   destroy() {
+    // As the original: destroy() drops this socket, and with max_attempts set the
+    // reconnect logic dials again; only end() (or the limit) stops it.
+    if (this.connection instanceof CoreConnection && this.options.max_attempts > 0 && !this._closed) {
+      this.connection._hangup(false);
+      return;
+    }
     this.forceClose = true;
     this.connection.destroy();
   }
 
-  /** A session was lost: replies to calls in flight can never come. */
+  /** A session was lost: replies to calls whose requests reached its socket can never
+   * come, and those calls fail. Requests still unsent go out on the next session and
+   * their calls stay pending, so no call is run after it was reported failed. */
   _lost(error) {
     this.connected = false;
     const cause = error || new Error('The thrift connection closed before the reply');
     if (!cause.code) cause.code = 'ECONNRESET';
-    failAll(this, cause);
+    const stream = this.connection;
+    if (!(stream instanceof CoreConnection) || this._closed) return void failAll(this, cause);
+    const flushed = stream.bytesWritten - stream.writableLength;
+    const unsent = new Set();
+    const kept = [];
+    for (const entry of this._requests) {
+      if (entry[0] > flushed) {
+        unsent.add(entry[1]);
+        kept.push(entry);
+      }
+    }
+    this._requests = kept;
+    failAll(this, cause, (seqid) => unsent.has(seqid));
   }
 
   _gone() {
@@ -141,9 +182,9 @@ class Connection extends EventEmitter {
       const why = budget > 0 && this._retryTotal >= budget ? `${this._retryTotal}ms` : `${this.options.max_attempts} attempts`;
       console.error(`thrift: Couldn't get thrift connection after ${why}.`);
     }
+    this._closed = true;
     if (this.connected || !this.forceClose) this._lost();
     this.connected = false;
-    this._closed = true;
     this.emit('close');
   }
 }

@@ -60,18 +60,27 @@ function failCall(connection, seqid, error) {
   callback(error);
 }
 
-/** Fails every call waiting for a reply (the originals left them waiting forever). */
-function failAll(connection, error) {
+/** Whether the call `seqid` still waits for its reply. */
+function isPending(connection, seqid) {
+  if (!connection.client) return false;
+  const [client] = clientFor(connection, seqid);
+  return Boolean(client?._reqs?.[seqid]);
+}
+
+/** Fails every call waiting for a reply but those `keep(seqid)` spares (the originals
+ * left them all waiting forever). */
+function failAll(connection, error, keep = () => false) {
   const clients = connection.client && connection.client._reqs ? [connection.client] : Object.values(connection.client || {});
   for (const client of clients) {
     const reqs = client._reqs || {};
     for (const id of Object.keys(reqs)) {
+      if (keep(Number(id))) continue;
       const callback = reqs[id];
       delete reqs[id];
+      if (connection.seqId2Service[id] !== undefined) delete connection.seqId2Service[id];
       if (Number(id) > 0) callback(error);
     }
   }
-  connection.seqId2Service = {};
 }
 
-module.exports = { dispatch, failCall, failAll };
+module.exports = { dispatch, failCall, failAll, isPending };

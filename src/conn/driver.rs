@@ -175,7 +175,13 @@ impl Driver {
             (Ended::Lost(cause), Some(_)) if !self.ending => {
               self.shared.stats.set_state(State::Reconnecting);
               let dropped = self.dropped.take();
-              self.emit_json(Kind::Disconnect, json!({ "error": cause.as_ref().map(CoreError::to_json), "dropped": dropped }));
+              // What reached the lost socket, so JS can tell requests its peer may
+              // have seen from those that go out again on the next session.
+              let written = self.shared.outbox.lock().unwrap().done();
+              self.emit_json(
+                Kind::Disconnect,
+                json!({ "error": cause.as_ref().map(CoreError::to_json), "dropped": dropped, "written": written }),
+              );
               cause
             }
             (ended, _) => return self.finish(ended),

@@ -206,6 +206,11 @@ impl Outbox {
   pub fn len(&self) -> usize {
     self.bytes
   }
+
+  /// JS-visible bytes handled so far (written, or refused).
+  pub fn done(&self) -> u64 {
+    self.done
+  }
 }
 
 #[cfg(test)]
