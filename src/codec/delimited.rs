@@ -21,6 +21,11 @@ impl Delimited {
     Delimited { delimiter, max_frame, scanned: 0 }
   }
 
+  /// The same settings, nothing scanned.
+  pub fn for_connection(&self) -> Self {
+    Delimited::new(self.delimiter.clone(), self.max_frame)
+  }
+
   pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
     let d = &self.delimiter;
     // Resume a little before where the last search ended: the delimiter may straddle reads.

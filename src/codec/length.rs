@@ -27,7 +27,7 @@ impl LengthPrefixed {
       return Err(FrameError::TooLarge { size: len, max: self.max_frame });
     }
     if buf.len() < HEADER + len {
-      buf.reserve(HEADER + len - buf.len());
+      super::reserve_claimed(buf, HEADER + len - buf.len());
       return Ok(None);
     }
     buf.advance(HEADER);
@@ -47,6 +47,7 @@ impl LengthPrefixed {
 
 #[cfg(test)]
 mod tests {
+
   use super::*;
   use crate::codec::tests::decode_all_splits;
   use crate::codec::Codec;
@@ -92,5 +93,13 @@ mod tests {
   fn encode_refuses_oversize() {
     let c = LengthPrefixed::new(2);
     assert!(c.encode(b"abc", &mut BytesMut::new()).is_err());
+  }
+
+  #[test]
+  fn a_claim_reserves_no_more_than_has_arrived() {
+    let mut codec = LengthPrefixed::new(usize::MAX);
+    let mut buf = BytesMut::from(&[0x7f, 0xff, 0xff, 0xff, 1, 2, 3][..]);
+    assert_eq!(codec.decode(&mut buf).unwrap(), None);
+    assert!(buf.capacity() <= 128 * 1024, "reserved {} bytes for a 2 GiB claim", buf.capacity());
   }
 }

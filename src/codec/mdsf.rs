@@ -55,6 +55,11 @@ impl Jstp {
     Jstp { framing: Delimited::new(vec![0], max_frame) }
   }
 
+  /// The same settings, nothing scanned.
+  pub fn for_connection(&self) -> Self {
+    Jstp { framing: self.framing.for_connection() }
+  }
+
   /// The next message as JSON text (see [`transcode`]).
   pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
     let Some(frame) = self.framing.decode(buf)? else { return Ok(None) };

@@ -148,6 +148,11 @@ impl ThriftMessages {
     ThriftMessages { protocol, max_frame, pos: 0, part: Part::Header, parents: Vec::new() }
   }
 
+  /// The same settings, nothing scanned.
+  pub fn for_connection(&self) -> Self {
+    ThriftMessages::new(self.protocol, self.max_frame)
+  }
+
   pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
     let mut r = Reader { buf: &buf[..], at: self.pos, max_frame: self.max_frame };
     loop {
@@ -159,9 +164,9 @@ impl ThriftMessages {
           }
         }
         Err(Halt::Incomplete) => {
-          // Bytes already declared (a string's, say) are coming: make room for them at once.
+          // Bytes already declared (a string's, say) are coming: make room for them.
           if self.pos > buf.len() {
-            buf.reserve(self.pos - buf.len());
+            super::reserve_claimed(buf, self.pos - buf.len());
           }
           return Ok(None);
         }
@@ -857,9 +862,8 @@ mod tests {
           continue;
         }
         // Scanned up to the last token, which is shorter than 16 bytes, or past the
-        // end into a string still coming, for which there is room already.
+        // end into a string still coming (room for which is made only as it comes).
         assert!(c.pos + 16 > buf.len(), "scanned {} of {}", c.pos, buf.len());
-        assert!(buf.capacity() >= c.pos);
         // And never read again: were it, the header would now be garbage.
         clean = c.pos.min(buf.len());
         buf[..clean].fill(0xff);
