@@ -831,3 +831,58 @@ test('a server that forgot the session (restarted): the client starts a new one 
   connection.close();
   await closeServer(second);
 });
+
+test('hostile messages: a header that is no [id, ...], a huge ack, an inherited name; the server lives', async () => {
+  const { server, port } = await startServer(ck, 'net');
+  const errors = [];
+  server.on('connectionError', (e) => errors.push(e.code));
+  const hostile = [
+    '{call:null,add:[1,2]}', '{callback:null,ok:[]}', '{event:null,note:[]}', '{inspect:null}', '{inspect:{}}',
+    '{ping:null}', '{ping:[1.5]}', '{pong:null}', "{call:[1,{}],add:[1,2]}",
+  ];
+  for (const text of hostile) {
+    const raw = net.connect(port, '127.0.0.1');
+    raw.on('error', () => {});
+    raw.resume();
+    raw.write("{handshake:[0,'testApp']}\0");
+    raw.write(`${text}\0`);
+    await waitFor(raw, 'close', 3000);
+  }
+  assert.strictEqual(errors.filter((c) => c === 'ERR_JSTP_INVALID_MESSAGE').length, hostile.length);
+  // An acknowledgement far beyond what was sent once hung the process counting up to it.
+  const raw = net.connect(port, '127.0.0.1');
+  raw.on('error', () => {});
+  raw.write("{handshake:[0,'testApp']}\0{pong:[1e15]}\0{callback:[-9007199254740991],ok:[1]}\0");
+  const replies = [];
+  raw.on('data', (d) => replies.push(String(d)));
+  raw.write("{call:[1,'calc'],constructor:[]}\0{call:[2,'__proto__'],toString:[]}\0{inspect:[3,'__proto__']}\0");
+  await until(() => replies.join('').split('\0').filter(Boolean).length >= 4, 3000, 'answers');
+  const text = replies.join('');
+  assert.match(text, /\{callback:\[1\],error:\[14\]\}/);
+  assert.match(text, /\{callback:\[2\],error:\[12\]\}/);
+  assert.match(text, /\{callback:\[3\],error:\[12\]\}/);
+  raw.destroy();
+  const { connection, calc } = await connect(ck, 'net', 'testApp', null, port, '127.0.0.1');
+  assert.deepStrictEqual(await call(calc, 'add', 1, 2), { error: null, results: [3] });
+  connection.close();
+  await closeServer(server);
+});
+
+test('connectAndInspect: a server that drops the connection mid-inspect fails the callback, no crash', async () => {
+  const server = net.createServer((s) => {
+    s.on('error', () => {});
+    s.once('data', () => {
+      s.write("{handshake:[0],ok:'5a7cbb2b-8d28-4a8b-a3a9-0c1f7d2b9c11'}\0");
+      s.once('data', () => s.resetAndDestroy());
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const error = await new Promise((resolve) => {
+    ck.net.connectAndInspect('calc', null, ['calculator'], server.address().port, '127.0.0.1', (err, connection) => {
+      connection?.close(); // it would reconnect, as any dropped connection
+      resolve(err);
+    });
+  });
+  assert.ok(error);
+  await closeServer(server);
+});

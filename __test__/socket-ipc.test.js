@@ -365,25 +365,25 @@ test('typings compile for a typed sample', () => {
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });
 
-test('valid JSON that is no message is a DecodeError with a code, and only that socket goes', async () => {
+test('valid JSON that is no message (or whose topic is no string) is a DecodeError with a code, and only that socket goes', async () => {
   const server = await startServer(ipc);
   const errors = [];
   server.on('error', (e) => errors.push(e));
   const messages = [];
   server.on('message', (m) => messages.push(m));
   const good = await connectClient(ipc, server._socketFile);
-  for (const raw of ['null', '3', '"text"', '[1]']) {
+  for (const raw of ['null', '3', '"text"', '[1]', '{"topic":{"toString":1},"message":1}']) {
     const bad = net.connect(server._socketFile);
     bad.resume();
     bad.write(`${raw}\0\0`);
     await waitFor(bad, 'close');
   }
-  await until(() => errors.length === 4, 5000, 'four decode errors');
+  await until(() => errors.length === 5, 5000, 'five decode errors');
   for (const e of errors) {
     assert.ok(e instanceof ipc.DecodeError, `${e.name}: ${e.message}`);
     assert.equal(e.code, 'ERR_SOCKET_IPC_DECODE');
   }
-  assert.deepEqual(errors.map((e) => e.rawData), ['null', '3', '"text"', '[1]']);
+  assert.deepEqual(errors.map((e) => e.rawData), ['null', '3', '"text"', '[1]', '{"topic":{"toString":1},"message":1}']);
   good.send('still', 'working');
   await until(() => messages.length === 1, 5000, 'good message');
   await closeAll(good);

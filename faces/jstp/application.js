@@ -33,10 +33,12 @@ class Application {
    * rejects with an Error answers ERR_INTERNAL_API_ERROR (the original also crashed
    * the process); other rejections are sent as errors. */
   callMethod(connection, interfaceName, methodName, args, callback) {
-    const iface = this.api[interfaceName];
-    if (!iface) return callback(errors.ERR_INTERFACE_NOT_FOUND);
-    const method = iface[methodName];
-    if (!method) return callback(errors.ERR_METHOD_NOT_FOUND);
+    // Names come from the wire: what objects inherit from Object.prototype
+    // (`constructor`, `__defineGetter__`, ...) is no part of any API.
+    const iface = Object.hasOwn(this.api, interfaceName) ? this.api[interfaceName] : undefined;
+    if (!iface || typeof iface !== 'object') return callback(errors.ERR_INTERFACE_NOT_FOUND);
+    const method = methodName in Object.prototype && !Object.hasOwn(iface, methodName) ? undefined : iface[methodName];
+    if (typeof method !== 'function') return callback(errors.ERR_METHOD_NOT_FOUND);
     const isAsync = method[Symbol.toStringTag] === 'AsyncFunction';
     if (method.length !== args.length + (isAsync ? 1 : 2)) return callback(errors.ERR_INVALID_SIGNATURE);
     if (!isAsync) return method(connection, ...args, callback);
@@ -51,7 +53,7 @@ class Application {
   }
 
   getMethods(interfaceName) {
-    const iface = this.api[interfaceName];
+    const iface = Object.hasOwn(this.api, interfaceName) ? this.api[interfaceName] : undefined;
     return iface && Object.keys(iface);
   }
 

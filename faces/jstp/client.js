@@ -90,16 +90,24 @@ const connectAndInspectFn = (connect) => (app, client, interfaces, ...options) =
       callback(null, connection, proxies);
       return;
     }
+    // Until the callback, the caller has no connection to listen on: an error
+    // meanwhile (the server dropping it) is the callback's, not an uncaught one.
+    const fail = (err) => {
+      if (failed) return;
+      failed = true;
+      connection.removeListener('error', fail);
+      callback(err, connection);
+    };
+    connection.on('error', fail);
     for (const name of interfaces) {
       connection.inspectInterface(name, (err, proxy) => {
         if (failed) return;
-        if (err) {
-          failed = true;
-          callback(err, connection);
-          return;
-        }
+        if (err) return void fail(err);
         proxies[name] = proxy;
-        if (--left === 0) callback(null, connection, proxies);
+        if (--left === 0) {
+          connection.removeListener('error', fail);
+          callback(null, connection, proxies);
+        }
       });
     }
   });

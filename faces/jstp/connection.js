@@ -370,8 +370,19 @@ class Connection extends EventEmitter {
       return;
     }
     const handler = HANDLERS[kind];
-    if (handler) handler.call(this, message, keys);
-    else this._rejectMessage(message);
+    if (!handler) this._rejectMessage(message);
+    else if (!validHeader(kind, message[kind])) this._invalidMessage(message, kind);
+    else handler.call(this, message, keys);
+  }
+
+  /** A known kind with a header no peer of ours sends (`{call:null}`, an id that is
+   * no integer): the original threw on it, out of the socket's read, and the
+   * process died. The connection is closed, with an error saying why. */
+  _invalidMessage(message, kind) {
+    this._rejectMessage(message, true);
+    const error = new Error(`Invalid JSTP message: the ${kind} header is not [id, ...] with an integer id`);
+    error.code = 'ERR_JSTP_INVALID_MESSAGE';
+    if (this.listenerCount('error') > 0) this.emit('error', error, this);
   }
 
   _rejectMessage(message, fatal) {
@@ -574,6 +585,14 @@ class Connection extends EventEmitter {
     if (this.server) this.server.emit('log', this, event, ...args);
   }
 }
+
+/** `[id, ...]` with a safe integer id; calls, events and inspects also name an
+ * interface. */
+function validHeader(kind, header) {
+  if (!Array.isArray(header) || !Number.isSafeInteger(header[0])) return false;
+  return !NAMED.has(kind) || typeof header[1] === 'string';
+}
+const NAMED = new Set(['call', 'event', 'inspect']);
 
 const HANDLERS = {
   handshake: Connection.prototype._processHandshake,

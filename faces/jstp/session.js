@@ -55,17 +55,28 @@ class Session extends Map {
   /** A callback or pong for `id`: the peer reads in order, so it has received
    * everything up to `id` and none of it needs resending. */
   _onCallbackMessageReceived(id) {
-    const upTo = Math.abs(id);
-    for (let i = this.guaranteedDeliveredCount + 1; i <= upTo; i++) this.buffer.delete(i);
-    this.guaranteedDeliveredCount = Math.max(this.guaranteedDeliveredCount, upTo);
+    this._acknowledge(Math.abs(id));
+    this.guaranteedDeliveredCount = Math.max(this.guaranteedDeliveredCount, this._sentUpTo(Math.abs(id)));
   }
 
   /** Moves the session onto `connection`, whose peer has received our messages up
    * to `receivedCount`: those need no resending. */
   _restore(connection, receivedCount) {
     this.connection = connection;
-    for (let i = this.guaranteedDeliveredCount + 1; i <= receivedCount; i++) this.buffer.delete(i);
-    this.guaranteedDeliveredCount = receivedCount;
+    this._acknowledge(receivedCount);
+    this.guaranteedDeliveredCount = this._sentUpTo(receivedCount);
+  }
+
+  /** The peer's count, no higher than what we sent: a peer that claims 1e15 would
+   * otherwise make us count up to it, and leave later messages unacknowledged. */
+  _sentUpTo(count) {
+    return Math.min(count, Math.abs(this.latestBufferedMessageId));
+  }
+
+  /** Drops the buffered messages from the last acknowledged one up to `count`. */
+  _acknowledge(count) {
+    const upTo = this._sentUpTo(count);
+    for (let i = this.guaranteedDeliveredCount + 1; i <= upTo; i++) this.buffer.delete(i);
   }
 
   /** Server side: an answer goes out on the session's connection, or waits for the

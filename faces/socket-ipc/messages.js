@@ -52,7 +52,12 @@ function readMessages(conn, transcoder, emitter, clientId) {
     }
     emitter.emit('error', err);
   };
-  const deliver = (wrapper) => {
+  const deliver = (wrapper, raw) => {
+    // A topic names an event (`message.<topic>`): anything but a string is no message.
+    if (typeof wrapper?.topic !== 'string') {
+      fail(new DecodeError('Failed to decode, caused by: the topic is not a string', raw ?? wrapper, clientId));
+      return;
+    }
     try {
       emitter.emit('message', wrapper.message, wrapper.topic, clientId);
       emitter.emit(topicEvent(wrapper.topic), wrapper.message, clientId);
@@ -77,7 +82,7 @@ function readMessages(conn, transcoder, emitter, clientId) {
         fail(new DecodeError('Failed to decode, caused by: not a message object', raw, clientId));
         return;
       }
-      deliver(wrapper);
+      deliver(wrapper, raw);
     });
     return;
   }

@@ -11,6 +11,22 @@ const { framingFor, framingOptions, messageReader, payloadOf, receiveWhole, tran
 const { serverTls } = require('./tls');
 
 const { TBufferedTransport, TBinaryProtocol, THeaderProtocol, InputBufferUnderrunError } = thrift;
+const { TProtocolException } = thrift.Thrift;
+
+/** A request that cannot be read is the client's fault: its error gets a `code`, as
+ * every connkit error has (thrift's own classes have none; an underrun has not even
+ * a message). Errors of the application's handlers pass unchanged. */
+function coded(error) {
+  if (error && error.code === undefined) {
+    if (error instanceof InputBufferUnderrunError) {
+      error.code = 'ERR_FRAME_MALFORMED';
+      if (!error.message) error.message = 'a request ended in the middle of a message';
+    } else if (error instanceof TProtocolException) {
+      error.code = 'ERR_THRIFT_PROTOCOL';
+    }
+  }
+  return error;
+}
 
 /** createMultiplexServer(processor[, options]): `processor` is ready-made (a
  * MultiplexedProcessor, or `new Service.Processor(handler)`). */
@@ -33,7 +49,7 @@ function serveStream(server, stream, processor, Transport, Protocol) {
   // A bad client must not take the server down: its errors go to the server's
   // 'error' only when someone listens there (the original emitted them regardless).
   const fail = (error) => {
-    if (server.listenerCount('error') > 0) server.emit('error', error);
+    if (server.listenerCount('error') > 0) server.emit('error', coded(error));
     stream.end();
   };
   stream.on('error', (error) => server.listenerCount('error') > 0 && server.emit('error', error));
