@@ -293,3 +293,42 @@ test("while paused, 'close' waits behind held 'data' and 'end', as on a Node soc
   assert.deepEqual(order, ['data:reply', 'end', 'close']);
   server.close();
 });
+
+test('worker terminated with HTTP requests in flight: both sides of each close at once', async () => {
+  const { Worker } = require('node:worker_threads');
+  // A connkit WebServer in the worker that never gets to answer: the client gets 503.
+  const web = new Worker(`
+    const ck = require(${JSON.stringify(require.resolve('..'))});
+    const { parentPort } = require('node:worker_threads');
+    const web = new ck.WebServer({ services: ['/rpc'] });
+    web.on('request', () => parentPort.postMessage('request'));
+    web.listen(0, '127.0.0.1', () => parentPort.postMessage(web.address().port));
+  `, { eval: true });
+  const [port] = await waitFor(web, 'message');
+  const s = net.connect(port, '127.0.0.1', () => s.write('POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi'));
+  let answer = '';
+  s.on('data', (d) => (answer += d));
+  await waitFor(web, 'message');
+  const webClosed = waitFor(s, 'close', 3000); // it may close before terminate() resolves
+  await web.terminate();
+  await webClosed.catch((e) => assert.fail(`web: ${e.message}; got ${JSON.stringify(answer)}`));
+  assert.match(answer, /^HTTP\/1\.1 503/);
+  // A connkit HttpClient in the worker whose request the server never answers (a
+  // plain socket server: Node's http server would keep a half-open socket waiting
+  // to answer, and never emit 'close').
+  let sock = null;
+  const server = net.createServer((socket) => {
+    socket.once('data', () => (sock = socket));
+  });
+  await listening(server, 0, '127.0.0.1');
+  const client = new Worker(`
+    const ck = require(${JSON.stringify(require.resolve('..'))});
+    const { workerData } = require('node:worker_threads');
+    new ck.HttpClient({ host: '127.0.0.1', port: workerData, requestPath: '/' }).request('x', () => {});
+  `, { eval: true, workerData: server.address().port });
+  await until(() => sock !== null, 3000, 'the request');
+  const clientClosed = waitFor(sock, 'close', 3000);
+  await client.terminate();
+  await clientClosed.catch((e) => assert.fail(`client: ${e.message}`));
+  await new Promise((r) => server.close(r));
+});

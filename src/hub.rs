@@ -155,8 +155,8 @@ impl Hub {
       match handle {
         Handle::Conn(c) => c.control(conn::Control::Destroy),
         Handle::Server(s) => s.close(),
-        Handle::Http(c) => c.close(),
-        Handle::Web(w) => w.close(),
+        Handle::Http(c) => c.abort(),
+        Handle::Web(w) => w.abort(),
       }
     }
   }

@@ -13,11 +13,11 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Semaphore};
 
 use super::collect;
-use crate::guard::{guarded, panic_error};
 use crate::bridge::{Bridge, Kind};
+use crate::guard::{guarded, panic_error};
 use crate::error::CoreError;
 use crate::runtime;
 use crate::transport::dial::{self, Route};
@@ -45,22 +45,40 @@ pub struct Client {
   idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
   sockets: Arc<Semaphore>,
   closed: AtomicBool,
+  /// Set when the JS environment goes away: nobody waits for answers any more.
+  aborted: watch::Sender<bool>,
 }
 
 impl Client {
   pub fn new(id: u32, bridge: Arc<Bridge>, options: ClientOptions) -> Arc<Client> {
     let permits = options.max_sockets.min(Semaphore::MAX_PERMITS);
-    Arc::new(Client { id, bridge, options, idle: Mutex::default(), sockets: Arc::new(Semaphore::new(permits)), closed: AtomicBool::new(false) })
+    Arc::new(Client {
+      id,
+      bridge,
+      options,
+      idle: Mutex::default(),
+      sockets: Arc::new(Semaphore::new(permits)),
+      closed: AtomicBool::new(false),
+      aborted: watch::Sender::new(false),
+    })
   }
 
   /// Sends `body`; JS hears of request `no` once, with the response or the failure.
   pub fn request(self: &Arc<Self>, no: u32, body: Bytes) {
     let client = self.clone();
+    let mut aborted = self.aborted.subscribe();
     runtime::get().spawn(async move {
       let exchange = guarded(client.exchange(body));
-      let caught = match client.options.timeout {
-        None => exchange.await,
-        Some(t) => tokio::time::timeout(t, exchange).await.unwrap_or_else(|_| Ok(Err(timed_out(t)))),
+      let timed = async {
+        match client.options.timeout {
+          None => exchange.await,
+          Some(t) => tokio::time::timeout(t, exchange).await.unwrap_or_else(|_| Ok(Err(timed_out(t)))),
+        }
+      };
+      // Dropping the exchange drops its connection, which closes the socket.
+      let caught = tokio::select! {
+        caught = timed => caught,
+        _ = aborted.wait_for(|&a| a) => return,
       };
       let result = caught.unwrap_or_else(|panic| Err(panic_error(panic.as_ref(), "an HTTP request")));
       match result {
@@ -74,6 +92,13 @@ impl Client {
   pub fn close(&self) {
     self.closed.store(true, Ordering::Relaxed);
     self.idle.lock().unwrap().clear();
+  }
+
+  /// The environment is going away: requests in flight are dropped with their
+  /// connections, since nobody is left to hear their answers.
+  pub fn abort(&self) {
+    self.close();
+    self.aborted.send_replace(true);
   }
 
   async fn exchange(&self, body: Bytes) -> Result<(u16, Bytes), CoreError> {
@@ -119,9 +144,14 @@ impl Client {
     // As Node's http client: requests leave at once, not after the peer's delayed ACK.
     let _ = dialed.stream.socket_options().set_no_delay(true);
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(dialed.stream)).await.map_err(|e| CoreError::from_hyper(&e))?;
-    // Runs until the connection closes: the server's doing, or the pool dropping it.
+    // Runs until the connection closes: the server's doing, the pool dropping it, or
+    // the environment going away (hyper would otherwise wait for an answer in flight).
+    let mut aborted = self.aborted.subscribe();
     runtime::get().spawn(async move {
-      let _ = conn.await;
+      tokio::select! {
+        _ = conn => {}
+        _ = aborted.wait_for(|&a| a) => {}
+      }
     });
     Ok(sender)
   }

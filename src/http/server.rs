@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -57,11 +57,12 @@ pub struct WebServer {
   closing: Closing,
   pending: Mutex<HashMap<u32, oneshot::Sender<Reply>>>,
   next: AtomicU32,
+  aborted: AtomicBool,
 }
 
 impl Default for WebServer {
   fn default() -> Self {
-    WebServer { closing: Closing::default(), pending: Mutex::default(), next: AtomicU32::new(1) }
+    WebServer { closing: Closing::default(), pending: Mutex::default(), next: AtomicU32::new(1), aborted: AtomicBool::new(false) }
   }
 }
 
@@ -69,6 +70,15 @@ impl WebServer {
   /// Stops accepting; requests in flight are answered, idle connections close.
   pub fn close(&self) {
     self.closing.close();
+  }
+
+  /// The environment is going away: nobody will answer the requests in flight, so
+  /// they get 503 now (dropping their senders), as does any that still comes, and
+  /// their connections close.
+  pub fn abort(&self) {
+    self.aborted.store(true, Ordering::Relaxed);
+    self.close();
+    self.pending.lock().unwrap().clear();
   }
 
   /// JS's answer to request `no` (ignored if its client went away meanwhile).
@@ -185,13 +195,19 @@ impl Site {
     };
     let no = self.server.next.fetch_add(1, Ordering::Relaxed);
     let (tx, rx) = oneshot::channel();
-    self.server.pending.lock().unwrap().insert(no, tx);
+    {
+      let mut pending = self.server.pending.lock().unwrap();
+      if self.server.aborted.load(Ordering::Relaxed) {
+        return answer(StatusCode::SERVICE_UNAVAILABLE, None, Bytes::new());
+      }
+      pending.insert(no, tx);
+    }
     // If the client goes away first, hyper drops this future: forget the request.
     let _forget = Forget(&self.server, no);
     self.bridge.push_parts(self.id, Kind::Request, &[&no.to_le_bytes(), &(service as u32).to_le_bytes(), &body]);
     match rx.await {
       Ok(reply) => answer(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), None, reply.body),
-      Err(_) => answer(StatusCode::INTERNAL_SERVER_ERROR, None, Bytes::new()),
+      Err(_) => answer(StatusCode::SERVICE_UNAVAILABLE, None, Bytes::new()), // aborted
     }
   }
 
