@@ -80,3 +80,26 @@ test('the reader stops when JS pauses, so the sender feels it; nothing is lost',
   server.paused.destroy();
   server.close();
 });
+
+test('offline queue: a refused write fails its own callback; the others wait for their bytes to go out', async () => {
+  const probe = net.createServer();
+  await new Promise((r) => probe.listen(0, '127.0.0.1', r));
+  const port = probe.address().port;
+  await new Promise((r) => probe.close(r));
+  const client = new ck.Client({ host: '127.0.0.1', port, offlineQueueBytes: 3000, reconnect: { initialDelay: 20, maxDelay: 50, jitter: 'none' } });
+  const errors = [];
+  client.on('error', (e) => errors.push(e.code));
+  const results = [];
+  for (let i = 0; i < 6; i++) client.write(Buffer.alloc(1000, i), (e) => (results[i] = e ? e.code : 'ok'));
+  await until(() => errors.length === 3, 3000, 'three refusals');
+  await new Promise((r) => setTimeout(r, 50));
+  // Refused: the 4th to 6th. Accepted ones are not done before they are sent.
+  assert.deepEqual(Array.from(results), [undefined, undefined, undefined, 'ERR_OFFLINE_QUEUE_FULL', 'ERR_OFFLINE_QUEUE_FULL', 'ERR_OFFLINE_QUEUE_FULL']);
+  let received = Buffer.alloc(0);
+  const server = net.createServer((s) => s.on('data', (d) => (received = Buffer.concat([received, d]))));
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  await until(() => results.filter((r) => r === 'ok').length === 3 && received.length === 3000, 5000, 'the accepted writes');
+  assert.deepEqual(received, Buffer.concat([0, 1, 2].map((i) => Buffer.alloc(1000, i))));
+  client.destroy();
+  await new Promise((r) => server.close(r));
+});

@@ -338,9 +338,14 @@ class Connection extends Handle {
       case Kind.Timeout:
         this.emit('timeout');
         break;
-      case Kind.Error:
-        this._error(fromCore(json(batch, start, end)));
+      case Kind.Error: {
+        const info = json(batch, start, end);
+        const error = fromCore(info);
+        // A write the offline queue refused: its callback gets the error.
+        if (info.writeEnd !== undefined) this._refused(info.writeEnd, error);
+        this._error(error);
         break;
+      }
       case Kind.Reconnecting: {
         const info = json(batch, start, end);
         const error = info.error ? fromCore(info.error) : undefined;
@@ -419,6 +424,12 @@ class Connection extends Handle {
     while (n < callbacks.length && callbacks[n][0] <= handled) n++;
     for (const [, callback] of callbacks.splice(0, n)) callback(err);
     this._written(handled);
+  }
+
+  /** The write ending at `end` (in `bytesWritten`) was refused with `err`. */
+  _refused(end, err) {
+    const at = this._callbacks.findIndex(([offset]) => offset === end);
+    if (at >= 0) this._callbacks.splice(at, 1)[0][1](err);
   }
 
   _error(err) {

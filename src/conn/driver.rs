@@ -408,16 +408,27 @@ impl Driver {
     self.idle.rearm();
     loop {
       if writing && io.inflight.is_empty() {
-        let ack = {
-          let mut outbox = self.shared.outbox.lock().unwrap();
-          outbox.take(&mut io.inflight, MAX_IOV);
-          // A direct write may have sent the start of the first chunk.
-          io.offset = io.inflight.front().map_or(0, |c| c.sent);
-          if io.inflight.is_empty() {
-            outbox.ack()
-          } else {
-            None
+        let ack = loop {
+          let ack = {
+            let mut outbox = self.shared.outbox.lock().unwrap();
+            outbox.take(&mut io.inflight, MAX_IOV);
+            // A direct write may have sent the start of the first chunk.
+            io.offset = io.inflight.front().map_or(0, |c| c.sent);
+            if io.inflight.is_empty() {
+              outbox.ack()
+            } else {
+              None
+            }
+          };
+          // Refused writes wait in line as empty chunks: those in front are settled
+          // now (nothing to write), and if that was all, take what follows them.
+          if io.inflight.front().is_some_and(|c| c.data.is_empty()) {
+            self.wrote(io, 0);
+            if io.inflight.is_empty() {
+              continue;
+            }
           }
+          break ack;
         };
         if io.inflight.is_empty() {
           io.writer.idle();
@@ -501,15 +512,16 @@ impl Driver {
   fn wrote(&self, io: &mut Io, mut n: usize) {
     Stats::add(&self.shared.stats.bytes_out, n as u64);
     let mut units = 0;
-    while n > 0 {
-      let left = io.inflight[0].data.len() - io.offset;
+    // Whole chunks, and the empty ones (refused writes) that follow them, are done.
+    while let Some(front) = io.inflight.front() {
+      let left = front.data.len() - io.offset;
       if n < left {
         io.offset += n;
         break;
       }
       n -= left;
       io.offset = 0;
-      units += io.inflight.pop_front().expect("wrote more than was in flight").units;
+      units += io.inflight.pop_front().map_or(0, |c| c.units);
     }
     if units > 0 {
       let ack = {

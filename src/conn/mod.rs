@@ -203,7 +203,9 @@ impl Shared {
         format!("offline queue full: {} bytes queued, a write of {} refused (limit {})", o.queued, o.refused, o.limit),
       );
       e.syscall = Some("write");
-      self.emit_error(&e);
+      let mut json = e.to_json();
+      json["writeEnd"] = o.write_end.into();
+      self.bridge.push(self.id, Kind::Error, json.to_string().as_bytes());
     }
     match queued {
       Queued::Sent => {

@@ -32,6 +32,9 @@ pub struct Overflow {
   pub queued: usize,
   pub refused: usize,
   pub limit: usize,
+  /// Where the refused write ends in JS's running total of bytes written, so JS
+  /// fails that write's callback and no other.
+  pub write_end: u64,
 }
 
 /// What became of a write.
@@ -60,6 +63,9 @@ pub struct Outbox {
   busy: bool,
   /// The socket, when it is plain and may be written from any thread.
   direct: Option<RawFd>,
+  /// JS-visible bytes queued (in `chunks` and `tail`), so `done + queued_units` is
+  /// JS's total handed.
+  queued_units: u64,
 }
 
 impl Outbox {
@@ -75,6 +81,7 @@ impl Outbox {
       want_ack: false,
       busy: false,
       direct: None,
+      queued_units: 0,
     }
   }
 
@@ -83,16 +90,18 @@ impl Outbox {
   pub fn push(&mut self, data: &[u8], units: u64) -> Result<Queued, Overflow> {
     if !self.online && self.bytes + data.len() > self.offline_limit {
       self.refused(units);
-      return Err(Overflow { queued: self.bytes, refused: data.len(), limit: self.offline_limit });
+      let write_end = self.done + self.queued_units;
+      return Err(Overflow { queued: self.bytes, refused: data.len(), limit: self.offline_limit, write_end });
     }
     let sent = match self.direct {
-      Some(fd) if self.bytes == 0 && !self.busy && !data.is_empty() => crate::transport::try_send(fd, data),
+      Some(fd) if self.is_empty() && !self.busy && !data.is_empty() => crate::transport::try_send(fd, data),
       _ => 0,
     };
     if sent == data.len() && sent > 0 {
       self.done += units;
       return Ok(Queued::Sent);
     }
+    self.queued_units += units;
     if sent > 0 || data.len() >= COALESCE {
       self.seal_tail();
       self.chunks.push_back(Chunk { data: Bytes::copy_from_slice(data), units, sent });
@@ -122,6 +131,7 @@ impl Outbox {
       match self.chunks.pop_front() {
         Some(c) => {
           self.bytes -= c.data.len() - c.sent;
+          self.queued_units -= c.units;
           into.push_back(c);
         }
         None => break,
@@ -140,6 +150,7 @@ impl Outbox {
     while let Some(mut c) = inflight.pop_back() {
       c.sent = 0;
       self.bytes += c.data.len();
+      self.queued_units += c.units;
       self.chunks.push_front(c);
     }
     self.busy = false;
@@ -153,6 +164,7 @@ impl Outbox {
     let units: u64 = inflight.drain(..).chain(self.chunks.drain(..)).map(|c| c.units).sum();
     self.done += units;
     self.bytes = 0;
+    self.queued_units = 0;
     self.busy = false;
     (written, self.done)
   }
@@ -165,9 +177,17 @@ impl Outbox {
     }
   }
 
-  /// A write that will never be sent still counts as handled, so acks stay true.
+  /// A write that will never be sent still counts as handled, so acks stay true —
+  /// in its turn: behind writes still queued it waits as an empty chunk, since JS
+  /// takes `done` for the writes handled in order (its callbacks wait on it).
   pub fn refused(&mut self, units: u64) {
-    self.done += units;
+    if self.is_empty() && !self.busy {
+      self.done += units;
+    } else {
+      self.seal_tail();
+      self.queued_units += units;
+      self.chunks.push_back(Chunk { data: Bytes::new(), units, sent: 0 });
+    }
   }
 
   pub fn is_online(&self) -> bool {
@@ -183,8 +203,9 @@ impl Outbox {
     self.direct = fd;
   }
 
+  /// Nothing queued, not even a refused write waiting for its turn.
   pub fn is_empty(&self) -> bool {
-    self.bytes == 0
+    self.bytes == 0 && self.chunks.is_empty() && self.tail.is_empty()
   }
 
   pub fn request_ack(&mut self) {
@@ -249,14 +270,22 @@ mod tests {
   }
 
   #[test]
-  fn offline_bound_refuses_whole_writes_and_counts_them_done() {
+  fn offline_bound_refuses_whole_writes_and_counts_them_done_in_turn() {
     let mut o = Outbox::new(10);
     o.push(b"12345678", 8).unwrap();
-    assert_eq!(o.push(b"abc", 3), Err(Overflow { queued: 8, refused: 3, limit: 10 }));
+    assert_eq!(o.push(b"abc", 3), Err(Overflow { queued: 8, refused: 3, limit: 10, write_end: 11 }));
+    // Not done before the 8 bytes queued ahead of it: JS counts done in order.
+    assert_eq!(o.done(), 0);
     o.push(b"de", 2).unwrap();
+    assert!(!o.is_empty());
     assert_eq!(drain(&mut o), b"12345678de");
     o.request_ack();
     assert_eq!(o.ack(), Some(13));
+    // With nothing queued, a refusal is done at once.
+    let mut o = Outbox::new(2);
+    assert_eq!(o.push(b"abc", 3), Err(Overflow { queued: 0, refused: 3, limit: 2, write_end: 3 }));
+    assert_eq!(o.done(), 3);
+    assert!(o.is_empty());
   }
 
   #[test]
