@@ -362,3 +362,35 @@ test('maxConnections: past the cap new connections are closed at once and drop s
   for (const s of [first[1], later]) s.destroy();
   await new Promise((r) => server.close(r));
 });
+
+test('maxConnections holds while the JS thread is busy: the core closes the excess', async () => {
+  const server = ck.createServer({ maxConnections: 5 });
+  server.on('connection', () => {});
+  let drops = 0;
+  server.on('drop', () => drops++);
+  server.listen(0, '127.0.0.1');
+  await waitFor(server, 'listening');
+  const fds = () => fs.readdirSync('/proc/self/fd').length;
+  const before = fds();
+  const flood = spawn(process.execPath, ['-e', `
+    const net = require('node:net');
+    let done = 0;
+    for (let i = 0; i < 300; i++) {
+      const s = net.connect(${server.address().port}, '127.0.0.1');
+      s.on('error', () => {});
+      s.on('connect', () => ++done === 300 && process.send('connected'));
+    }
+  `], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  // Busy while the peer connects: only the core can take (or refuse) its connections.
+  const until = Date.now() + 700;
+  let most = 0;
+  while (Date.now() < until) most = Math.max(most, fds());
+  await waitFor(flood, 'message', 5000);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.ok(most <= before + 5 + 10, `${most - before} more descriptors during the block`);
+  assert.equal(server.connections, 5);
+  assert.equal(drops, 295);
+  flood.kill();
+  await waitFor(flood, 'exit');
+  server.close();
+});

@@ -26,6 +26,7 @@ const Kind = Object.freeze({
   Connection: 21,
   ServerClose: 22,
   Request: 23,
+  Drop: 24,
   Response: 30,
   RequestFailed: 31,
 });

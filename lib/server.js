@@ -25,8 +25,20 @@ class Server extends Handle {
     this._closing = false;
     this._listenerClosed = false;
     this.listening = false;
-    /** As Node's: past this many connections, new ones are closed at once ('drop'). */
+    this._maxConnections = undefined;
     this.maxConnections = this._options.maxConnections;
+  }
+
+  /** As Node's: past this many connections, new ones are closed at once and 'drop'
+   * says who. The core counts and closes them, so a busy JS thread does not let
+   * them pile up. */
+  get maxConnections() {
+    return this._maxConnections;
+  }
+
+  set maxConnections(max) {
+    this._maxConnections = max;
+    if (this._id !== null) native.setMaxConnections(this._id, maxOf(max));
   }
 
   /**
@@ -46,6 +58,7 @@ class Server extends Handle {
     const config = listenOptions({ ...this._options, ...where });
     if (callback) this.once('listening', callback);
     this._id = this._bind(config);
+    if (this._maxConnections != null) native.setMaxConnections(this._id, maxOf(this._maxConnections));
     register(this._id, this);
     this._liveness.activate(true);
     return this;
@@ -97,10 +110,6 @@ class Server extends Handle {
         const id = batch.readUInt32LE(start);
         const addresses = JSON.parse(batch.toString('utf8', start + 4, end));
         const conn = new Connection(new Accepted(id, this._framed, addresses, this));
-        if (this.maxConnections != null && this._connections.size >= this.maxConnections) {
-          this._drop(conn, addresses);
-          break;
-        }
         this._connections.add(conn);
         conn.once('close', () => {
           this._connections.delete(conn);
@@ -108,6 +117,9 @@ class Server extends Handle {
         });
         break;
       }
+      case Kind.Drop:
+        this._dropped(JSON.parse(batch.toString('utf8', start, end)));
+        break;
       case Kind.Error:
         this.emit('error', fromCore(JSON.parse(batch.toString('utf8', start, end))));
         break;
@@ -133,10 +145,8 @@ class Server extends Handle {
     conn.destroy();
   }
 
-  /** Over `maxConnections`: closed unannounced, and 'drop' says who, as in Node. */
-  _drop(conn, addresses) {
-    conn.on('error', () => {});
-    conn.destroy();
+  /** Over `maxConnections` the core closed a connection: 'drop' says who, as Node's. */
+  _dropped(addresses) {
     this.emit('drop', {
       localAddress: addresses.localAddress,
       localPort: addresses.localPort,
@@ -157,6 +167,11 @@ class Server extends Handle {
       this.emit('close');
     }
   }
+}
+
+/** `maxConnections` for the core: Node treats null, undefined and NaN as no limit. */
+function maxOf(max) {
+  return typeof max === 'number' && max >= 0 ? Math.floor(max) : -1;
 }
 
 function createServer(options, connectionListener) {

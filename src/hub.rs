@@ -13,7 +13,7 @@ use crate::guard::{guarded, panic_error};
 use crate::http::client::{Client as HttpClient, ClientOptions as HttpOptions};
 use crate::http::server::{self as web, WebOptions, WebServer};
 use crate::runtime;
-use crate::server::{self, Server, ServerOptions};
+use crate::server::{self, Seat, Server, ServerOptions};
 use crate::transport::listen::Incoming;
 
 enum Handle {
@@ -42,13 +42,19 @@ impl Hub {
     self.next_id.fetch_add(1, Ordering::Relaxed)
   }
 
-  /// Registers a connection; it starts when the returned function is called.
-  pub fn connection(self: &Arc<Self>, options: conn::Options) -> (u32, impl FnOnce(Origin)) {
+  /// Registers a connection; it starts when the returned function is called, and
+  /// holds `seat` (a server's count of its connections) until it ends.
+  pub fn connection(self: &Arc<Self>, options: conn::Options) -> (u32, impl FnOnce(Origin, Option<Seat>)) {
     let id = self.next_id();
     let (shared, driver) = Shared::new(id, self.bridge.clone(), options);
     self.handles.lock().unwrap().insert(id, Handle::Conn(shared.clone()));
     let hub = self.clone();
-    let start = move |origin| hub.drive(shared, driver.run(origin));
+    let start = move |origin, seat: Option<Seat>| {
+      hub.drive(shared, async move {
+        driver.run(origin).await;
+        drop(seat);
+      })
+    };
     (id, start)
   }
 
@@ -66,16 +72,16 @@ impl Hub {
 
   /// A connection `server` accepted, announced as its own before its driver runs, so
   /// JS knows the id before any event of it.
-  pub fn accepted(self: &Arc<Self>, server: u32, options: conn::Options, incoming: Incoming) {
+  pub fn accepted(self: &Arc<Self>, server: u32, options: conn::Options, incoming: Incoming, seat: Option<Seat>) {
     let addresses = incoming.addresses().to_json().to_string();
     let (id, start) = self.connection(options);
     self.bridge.push_parts(server, Kind::Connection, &[&id.to_le_bytes(), addresses.as_bytes()]);
-    start(Origin::Accepted(incoming));
+    start(Origin::Accepted(incoming), seat);
   }
 
   pub fn connect(self: &Arc<Self>, options: conn::Options, origin: Origin) -> u32 {
     let (id, start) = self.connection(options);
-    start(origin);
+    start(origin, None);
     id
   }
 
@@ -104,6 +110,13 @@ impl Hub {
       hub.handles.lock().unwrap().remove(&id);
     });
     id
+  }
+
+  pub fn server(&self, id: u32) -> Option<Arc<Server>> {
+    match self.handles.lock().unwrap().get(&id) {
+      Some(Handle::Server(s)) => Some(s.clone()),
+      _ => None,
+    }
   }
 
   pub fn web(&self, id: u32) -> Option<Arc<WebServer>> {

@@ -1,6 +1,7 @@
 //! A listening server: accepts connections and hands each to its own driver. The
 //! accept loop is shared with the web server (`http::server`).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,9 +42,29 @@ impl Closing {
 }
 
 /// The JS side's handle on a running server.
-#[derive(Default)]
 pub struct Server {
   closing: Closing,
+  /// Node's `maxConnections`, enforced here rather than in JS: a JS thread that is
+  /// busy would otherwise let the accept loop take any number of descriptors (a
+  /// cap of 10 held 1,300 during a one-second block), where Node's leave the rest
+  /// in the kernel's backlog.
+  max_connections: AtomicUsize,
+  live: Arc<AtomicUsize>,
+}
+
+impl Default for Server {
+  fn default() -> Self {
+    Server { closing: Closing::default(), max_connections: AtomicUsize::new(usize::MAX), live: Arc::default() }
+  }
+}
+
+/// One accepted connection's place in its server's count, given back when it ends.
+pub struct Seat(Arc<AtomicUsize>);
+
+impl Drop for Seat {
+  fn drop(&mut self) {
+    self.0.fetch_sub(1, Ordering::Relaxed);
+  }
 }
 
 impl Server {
@@ -51,12 +72,27 @@ impl Server {
   pub fn close(&self) {
     self.closing.close();
   }
+
+  /// At most `max` connections at once (`None`: no limit); past it new ones are
+  /// closed as soon as they are accepted.
+  pub fn set_max_connections(&self, max: Option<usize>) {
+    self.max_connections.store(max.unwrap_or(usize::MAX), Ordering::Relaxed);
+  }
+
+  /// A seat for a new connection, unless the server is full.
+  fn seat(&self) -> Option<Seat> {
+    let max = self.max_connections.load(Ordering::Relaxed);
+    self.live.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < max).then_some(n + 1)).ok()?;
+    Some(Seat(self.live.clone()))
+  }
 }
 
 pub async fn run(hub: Arc<Hub>, id: u32, server: Arc<Server>, options: ServerOptions) {
   let bridge = hub.bridge();
-  accept_loop(&bridge, id, &options.bind, options.tls.clone(), &server.closing, |incoming| {
-    hub.accepted(id, options.conn.clone(), incoming);
+  accept_loop(&bridge, id, &options.bind, options.tls.clone(), &server.closing, |incoming| match server.seat() {
+    Some(seat) => hub.accepted(id, options.conn.clone(), incoming, Some(seat)),
+    // Closed unannounced (dropping it closes the socket); JS hears who, as Node's 'drop'.
+    None => bridge.push(id, Kind::Drop, incoming.addresses().to_json().to_string().as_bytes()),
   })
   .await;
   bridge.push(id, Kind::ServerClose, b"");

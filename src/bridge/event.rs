@@ -36,6 +36,8 @@ pub enum Kind {
   /// A web server's request for JS; payload: u32 LE request number, u32 LE service
   /// index, then the body.
   Request = 23,
+  /// Server over `maxConnections` closed a connection at once; payload: JSON addresses.
+  Drop = 24,
   /// An HTTP client's answer; payload: u32 LE request number, u16 LE status, body.
   Response = 30,
   /// An HTTP request failed; payload: u32 LE request number, then JSON error.

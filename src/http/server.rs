@@ -221,6 +221,12 @@ impl Site {
       Ok(meta) if meta.is_dir() => file.push("index.html"),
       Ok(_) => {}
     }
+    // The path's text stays under the root; a symbolic link in it may still lead out
+    // (the original followed it): what it really names must be under the real root.
+    let (real_base, real_file) = (tokio::fs::canonicalize(base).await, tokio::fs::canonicalize(&file).await);
+    if !matches!((&real_base, &real_file), (Ok(b), Ok(f)) if f.starts_with(b)) {
+      return answer(StatusCode::NOT_FOUND, None, Bytes::new());
+    }
     match tokio::fs::read(&file).await {
       Ok(content) => {
         let mut res = answer(StatusCode::OK, None, content);
@@ -264,7 +270,7 @@ impl Site {
     }
     tokio::spawn(async move {
       let Ok(Ok(stream)) = hyper::upgrade::on(req).await.map(ws::unwrap) else { return };
-      self.hub.accepted(self.id, self.options.websocket.clone(), Incoming::established(stream));
+      self.hub.accepted(self.id, self.options.websocket.clone(), Incoming::established(stream), None);
     });
     res
   }

@@ -131,6 +131,15 @@ pub fn listen(env: Env, config: options::ListenConfig) -> Result<u32> {
   Ok(state(&env)?.hub.listen(server))
 }
 
+/// A server's `maxConnections` (negative: no limit).
+#[napi(catch_unwind)]
+pub fn set_max_connections(env: Env, id: u32, max: f64) -> Result<()> {
+  if let Some(server) = state(&env)?.hub.server(id) {
+    server.set_max_connections((max >= 0.0).then_some(max as usize));
+  }
+  Ok(())
+}
+
 #[napi(catch_unwind)]
 pub fn close_server(env: Env, id: u32) -> Result<()> {
   state(&env)?.hub.close_server(id);
