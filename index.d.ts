@@ -169,6 +169,8 @@ export class Connection extends EventEmitter {
   end(data: string, encoding: BufferEncoding, callback?: () => void): this;
   /** Ends and stops reconnecting. */
   close(): this;
+  /** Drops the current session now and lets the reconnect policy dial again (without one, closes). */
+  reconnect(): this;
   destroy(error?: Error): this;
   pause(): this;
   resume(): this;

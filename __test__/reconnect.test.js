@@ -172,3 +172,28 @@ test('a peer that ends cleanly is reconnected to; a plain connection just closes
   assert.deepEqual(chunks, ['bye']);
   server.close();
 });
+
+test('reconnect(): drops a silent session at once and dials again; unsent writes go out on the next', async () => {
+  const sessions = [];
+  const server = net.createServer((s) => {
+    sessions.push(s);
+    s.on('error', () => {});
+    if (sessions.length === 1) s.pause(); // the first session: a peer that went silent
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const client = new ck.Client({ host: '127.0.0.1', port: server.address().port, timeout: 100, reconnect: { initialDelay: 10, jitter: 'none' } });
+  await waitFor(client, 'connect');
+  await waitFor(client, 'timeout');
+  client.reconnect();
+  await waitFor(client, 'disconnect');
+  await waitFor(client, 'connect');
+  assert.equal(sessions.length, 2);
+  const got = [];
+  sessions[1].on('data', (d) => got.push(String(d)));
+  client.write('after');
+  await until(() => got.join('') === 'after', 3000, 'data on the new session');
+  client.destroy();
+  await waitFor(client, 'close');
+  for (const s of sessions) s.destroy();
+  await new Promise((r) => server.close(r));
+});

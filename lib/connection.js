@@ -188,6 +188,15 @@ class Connection extends Handle {
     native.control(this._id, Op.Hangup, flush ? 1 : 0, 0);
   }
 
+  /** Drops the current session at once, unflushed (what is unsent goes out on the
+   * next one, or fails with `resendUnsent: false`), and lets the reconnect policy
+   * dial again: what to do on 'timeout' when the peer may have vanished without a
+   * FIN or RST. Without a reconnect policy the connection just closes. */
+  reconnect() {
+    if (!this.destroyed && !this._closed) this._hangup(false);
+    return this;
+  }
+
   destroy(err) {
     if (this.destroyed) return this;
     this.destroyed = true;
