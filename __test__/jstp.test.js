@@ -855,6 +855,7 @@ test('hostile messages: a header that is no [id, ...], a huge ack, an inherited 
   raw.write("{handshake:[0,'testApp']}\0{pong:[1e15]}\0{callback:[-9007199254740991],ok:[1]}\0");
   const replies = [];
   raw.on('data', (d) => replies.push(String(d)));
+  raw.write("{event:[4,'__proto__'],note:[]}\0{event:[5,'calc'],constructor:[]}\0");
   raw.write("{call:[1,'calc'],constructor:[]}\0{call:[2,'__proto__'],toString:[]}\0{inspect:[3,'__proto__']}\0");
   await until(() => replies.join('').split('\0').filter(Boolean).length >= 4, 3000, 'answers');
   const text = replies.join('');

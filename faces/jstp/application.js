@@ -33,11 +33,9 @@ class Application {
    * rejects with an Error answers ERR_INTERNAL_API_ERROR (the original also crashed
    * the process); other rejections are sent as errors. */
   callMethod(connection, interfaceName, methodName, args, callback) {
-    // Names come from the wire: what objects inherit from Object.prototype
-    // (`constructor`, `__defineGetter__`, ...) is no part of any API.
-    const iface = Object.hasOwn(this.api, interfaceName) ? this.api[interfaceName] : undefined;
+    const iface = member(this.api, interfaceName);
     if (!iface || typeof iface !== 'object') return callback(errors.ERR_INTERFACE_NOT_FOUND);
-    const method = methodName in Object.prototype && !Object.hasOwn(iface, methodName) ? undefined : iface[methodName];
+    const method = member(iface, methodName);
     if (typeof method !== 'function') return callback(errors.ERR_METHOD_NOT_FOUND);
     const isAsync = method[Symbol.toStringTag] === 'AsyncFunction';
     if (method.length !== args.length + (isAsync ? 1 : 2)) return callback(errors.ERR_INVALID_SIGNATURE);
@@ -53,14 +51,22 @@ class Application {
   }
 
   getMethods(interfaceName) {
-    const iface = Object.hasOwn(this.api, interfaceName) ? this.api[interfaceName] : undefined;
+    const iface = member(this.api, interfaceName);
     return iface && Object.keys(iface);
   }
 
   handleEvent(connection, interfaceName, eventName, args) {
-    const handler = this.eventHandlers[interfaceName]?.[eventName];
-    if (handler) handler(connection, ...args);
+    const handler = member(member(this.eventHandlers, interfaceName), eventName);
+    if (typeof handler === 'function') handler(connection, ...args);
   }
+}
+
+/** `object[name]` for a name that comes from the wire: what every object inherits
+ * from Object.prototype (`constructor`, `__proto__`, `__defineGetter__`, ...) is no
+ * part of an application, though its own members and its class's methods are. */
+function member(object, name) {
+  if (object === null || object === undefined) return undefined;
+  return name in Object.prototype && !Object.hasOwn(object, name) ? undefined : object[name];
 }
 
 /** name -> (version -> application), with 'latest' for the newest version. */

@@ -540,7 +540,8 @@ class Connection extends EventEmitter {
       this._rejectMessage(message);
       return;
     }
-    const proxy = this.remoteProxies[interfaceName];
+    // The name comes from the wire: `__proto__` is no proxy of ours.
+    const proxy = Object.hasOwn(this.remoteProxies, interfaceName) ? this.remoteProxies[interfaceName] : undefined;
     if (proxy) proxy._emitLocal(eventName, args);
     if (this.application && this.application.handleEvent) {
       this.application.handleEvent(this, interfaceName, eventName, args);

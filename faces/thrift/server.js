@@ -16,12 +16,18 @@ const { TProtocolException } = thrift.Thrift;
 /** A request that cannot be read is the client's fault: its error gets a `code`, as
  * every connkit error has (thrift's own classes have none; an underrun has not even
  * a message). Errors of the application's handlers pass unchanged. */
+/** thrift's readers throw plain TypeErrors on some bad input (a UUID field that is
+ * no UUID): those thrown inside the thrift library, not by a handler. */
+function thrownReading(error) {
+  return (error instanceof TypeError || error instanceof RangeError) && /[\\/]node_modules[\\/]thrift[\\/]lib[\\/]/.test(String(error.stack));
+}
+
 function coded(error) {
   if (error && error.code === undefined) {
     if (error instanceof InputBufferUnderrunError) {
       error.code = 'ERR_FRAME_MALFORMED';
       if (!error.message) error.message = 'a request ended in the middle of a message';
-    } else if (error instanceof TProtocolException) {
+    } else if (error instanceof TProtocolException || thrownReading(error)) {
       error.code = 'ERR_THRIFT_PROTOCOL';
     }
   }
