@@ -781,7 +781,9 @@ async function fuzzTarget(t, lib, p, seed) {
 
 async function run(profile, report) {
   const p = PROFILES[profile];
-  const seed = Number(process.env.FUZZ_SEED) || (Date.now() % 1_000_000);
+  // The short profile gates npm test, so it replays one seed; the full profile
+  // explores a new one each run (its rows print it, for FUZZ_SEED to replay).
+  const seed = Number(process.env.FUZZ_SEED) || (profile === 'short' ? 774448 : Date.now() % 1_000_000);
   const started = Date.now();
   let total = 0;
   // Warm up: the core's runtime and a worker's first start cost fds and memory once.
