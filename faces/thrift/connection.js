@@ -39,10 +39,12 @@ class Connection extends EventEmitter {
     this._closed = false;
     this._lastError = undefined;
     this._retryTotal = 0;
-    // [end offset in bytesWritten, seqid] of each call's request, in write order: a
-    // lost session fails only the calls whose request reached its socket.
+    // End offset (in bytesWritten) and seqid of each call's request, flat and in
+    // write order: a lost session fails only the calls whose request reached its socket.
     this._requests = [];
+    this._kept = 0; // entries after the last sweep
     const core = stream instanceof CoreConnection;
+    this._core = core;
     this._native = core && stream.framed;
     const up = stream.encrypted && !core ? 'secureConnect' : 'connect';
     stream.on(up, () => {
@@ -119,17 +121,23 @@ class Connection extends EventEmitter {
       return;
     }
     this.connection.write(payloadOf(this.transport, this._native, data));
-    if (seqid != null && this.connection instanceof CoreConnection) this._noteRequest(seqid);
+    if (seqid != null && this._core) this._noteRequest(seqid);
   }
 
   _noteRequest(seqid) {
     const requests = this._requests;
-    requests.push([this.connection.bytesWritten, seqid]);
-    // Answered calls leave their entries behind: sweep them now and then, so the
-    // list stays about as long as the calls in flight.
-    if (requests.length >= 1024 && requests.length >= 2 * (this._sweptTo || 0)) {
-      this._requests = requests.filter(([, id]) => isPending(this, id));
-      this._sweptTo = this._requests.length;
+    requests.push(this.connection.bytesWritten, seqid);
+    // Answered calls leave their entries behind: sweep them now and then (in place,
+    // once the list has doubled), so it stays about as long as the calls in flight.
+    if (requests.length >= 2048 && requests.length >= 4 * this._kept) {
+      let kept = 0;
+      for (let i = 0; i < requests.length; i += 2) {
+        if (!isPending(this, requests[i + 1])) continue;
+        requests[kept++] = requests[i];
+        requests[kept++] = requests[i + 1];
+      }
+      requests.length = kept;
+      this._kept = kept;
     }
   }
 
@@ -145,7 +153,7 @@ class Connection extends EventEmitter {
   destroy() {
     // As the original: destroy() drops this socket, and with max_attempts set the
     // reconnect logic dials again; only end() (or the limit) stops it.
-    if (this.connection instanceof CoreConnection && this.options.max_attempts > 0 && !this._closed) {
+    if (this._core && this.options.max_attempts > 0 && !this._closed) {
       this.connection._hangup(false);
       return;
     }
@@ -161,17 +169,19 @@ class Connection extends EventEmitter {
     const cause = error || new Error('The thrift connection closed before the reply');
     if (!cause.code) cause.code = 'ECONNRESET';
     const stream = this.connection;
-    if (!(stream instanceof CoreConnection) || this._closed) return void failAll(this, cause);
+    if (!this._core || this._closed) return void failAll(this, cause);
     const flushed = stream.bytesWritten - stream.writableLength;
+    const requests = this._requests;
     const unsent = new Set();
-    const kept = [];
-    for (const entry of this._requests) {
-      if (entry[0] > flushed) {
-        unsent.add(entry[1]);
-        kept.push(entry);
-      }
+    let kept = 0;
+    for (let i = 0; i < requests.length; i += 2) {
+      if (requests[i] <= flushed) continue;
+      unsent.add(requests[i + 1]);
+      requests[kept++] = requests[i];
+      requests[kept++] = requests[i + 1];
     }
-    this._requests = kept;
+    requests.length = kept;
+    this._kept = kept;
     failAll(this, cause, (seqid) => unsent.has(seqid));
   }
 
