@@ -59,17 +59,10 @@ const DEFAULT_SEED = 14;
 const DEBUG = Boolean(process.env.CHAOS_DEBUG);
 const LOAD = { paceMs: 20, window: 8, giveUpMs: 2500 };
 /** Dead-path detection: idle timeouts, heartbeat timeouts. Above the proxy's longest
- * stall (700 ms) plus its longest delay (200 ms), so slowness alone never trips it. */
+ * stall (700 ms) plus its longest delay (200 ms) (its DEFAULTS, which this scenario
+ * uses), so slowness alone never trips it. */
 const DEAD_MS = 1200;
 const HEARTBEAT_MS = 200;
-const PROXY = {
-  gapMs: [150, 600],
-  weights: { cut: 2, reset: 2, stall: 2, delay: 2, split: 2, blackhole: 1 },
-  stallMs: [150, 700],
-  delayWindowMs: [300, 1200],
-  delayMs: [20, 200],
-  splitWindowMs: [200, 800],
-};
 
 // ---------------------------------------------------------------------------------
 // Measuring
@@ -402,13 +395,7 @@ function jstpSubject(name, lib, isConnkit) {
   return {
     name,
     load,
-    listen: async () => {
-      await new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', resolve);
-      });
-      return server.address().port;
-    },
+    listen: () => listen(server),
     connect: (proxyPort) =>
       new Promise((resolve) => {
         lib.net.connectAndInspect('chaos', client, ['chaos'], proxyPort, '127.0.0.1', (error, conn, proxies) => {
@@ -499,13 +486,7 @@ function thriftSubject(name, lib, isConnkit) {
   return {
     name,
     load,
-    listen: async () => {
-      await new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', resolve);
-      });
-      return server.address().port;
-    },
+    listen: () => listen(server),
     async connect(proxyPort) {
       connection = lib.createConnection('127.0.0.1', proxyPort, { max_attempts: 1000, retry_max_delay: 500, timeout: DEAD_MS });
       connection.on('error', () => {});
@@ -679,7 +660,7 @@ async function run(profile, report) {
   const all = subjects();
   const targets = [];
   for (const s of all) targets.push({ host: '127.0.0.1', port: await s.listen() });
-  const peer = await startPeer(path.join(__dirname, '..', 'peers', 'chaos-proxy.js'), [JSON.stringify({ seed, targets, ...PROXY })]);
+  const peer = await startPeer(path.join(__dirname, '..', 'peers', 'chaos-proxy.js'), [JSON.stringify({ seed, targets })]);
   const ports = peer.info.listeners.map((l) => l.port);
   const state = all.map((s, i) => ({ subject: s, port: ports[i], recoveries: [], sockMax: 0, fdsBefore: 0, broken: null }));
 

@@ -36,7 +36,7 @@ const ckThrift = require('connkit/thrift');
 const realThrift = require('thrift');
 const { fds, sleep, until, within } = require('../lib/probe');
 const { startPeer } = require('../lib/peer');
-const { makeCerts } = require('../peers/security-certs');
+const { makeCerts } = require('../lib/certs');
 
 const listen = (server, ...args) => new Promise((r) => server.listen(...args, () => r(server.address())));
 const closeServer = (server) => within(new Promise((r) => server.close(() => r(true))), 3000, false);

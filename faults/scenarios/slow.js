@@ -26,7 +26,7 @@ const ckJstp = require('connkit/jstp');
 const realJstp = require('../lib/originals').requireOriginalJstp();
 const { startPeer } = require('../lib/peer');
 const { rssMiB, fds, sleep, until, within } = require('../lib/probe');
-const { makeCerts } = require('../peers/security-certs');
+const { makeCerts } = require('../lib/certs');
 
 const PEERS = path.join(__dirname, '..', 'peers');
 const MiB = 1024 * 1024;

@@ -9,10 +9,9 @@
 // its exit shows whether connkit lets a process end by itself (within a second).
 // The same tcp cycles on Node's own net make a reference row (figures only).
 
-const { execFileSync, fork } = require('node:child_process');
-const fs = require('node:fs');
-const os = require('node:os');
+const { fork } = require('node:child_process');
 const path = require('node:path');
+const { makeCerts } = require('../lib/certs');
 const { within } = require('../lib/probe');
 
 const CHILD = path.join(__dirname, '..', 'peers', 'soak-child.js');
@@ -46,18 +45,6 @@ const EXIT_WITHIN_MS = 1000;
  * off (V8 and glibc keeping pages): the reference row shows it; 100 MiB is far above that
  * and below what keeping a read buffer per connection would cost. */
 const RSS_GROWTH_MAX = 100;
-
-/** A CA and a server certificate for localhost / 127.0.0.1 (P-256: quick handshakes). */
-function makeCerts() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'connkit-soak-certs-'));
-  const run = (args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  run(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=connkit soak CA']);
-  run(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
-  fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf']);
-  return dir;
-}
 
 /** Runs one transport's soak in a child; resolves with its figures and exit timing. */
 function soak(transport, [cycles, concurrency, budgetMs], certDir) {
@@ -99,10 +86,10 @@ function soak(transport, [cycles, concurrency, budgetMs], certDir) {
 async function run(profile, report) {
   const plan = PROFILES[profile];
   const only = process.env.SOAK_TRANSPORTS ? process.env.SOAK_TRANSPORTS.split(',') : Object.keys(plan);
-  const certDir = only.includes('tls') ? makeCerts() : null;
+  const certs = only.includes('tls') ? makeCerts() : null;
   try {
     for (const transport of only) {
-      const result = await within(soak(transport, plan[transport], certDir), plan[transport][2] + 30_000, null);
+      const result = await within(soak(transport, plan[transport], certs?.dir), plan[transport][2] + 30_000, null);
       const reference = transport === 'node-tcp';
       const subject = reference ? "node's net tcp (reference)" : `connkit ${transport}`;
       if (!result || !result.figures) {
@@ -140,7 +127,7 @@ async function run(profile, report) {
       report({ subject, ok: reference || !failed, figures, note: problems.join('; ') || undefined });
     }
   } finally {
-    if (certDir) fs.rmSync(certDir, { recursive: true, force: true });
+    certs?.cleanup();
   }
 }
 

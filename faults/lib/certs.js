@@ -1,7 +1,9 @@
 'use strict';
 
-// Certificates made at run time with openssl (EC P-256 keys: quick to make), in a
-// temporary folder removed by `cleanup()`:
+// Certificates made at run time with openssl (EC P-256 keys: quick to make and to
+// handshake), for every scenario that needs TLS, in a temporary folder `dir` (its
+// files ca.pem, server.pem and server.key, for a child process to read) removed by
+// `cleanup()`:
 //   ca / caKey        a CA
 //   cert / key        a server certificate from `ca` for localhost and 127.0.0.1
 //   nameOnly          a server certificate from `ca` for DNS:localhost only (no IP)
@@ -36,6 +38,7 @@ function makeCerts() {
     key: read('server.key'),
     nameOnly: { cert: read('nameonly.pem'), key: read('nameonly.key') },
     selfSigned: { cert: read('self.pem'), key: read('self.key') },
+    dir,
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }
