@@ -29,6 +29,7 @@ use proptest::test_runner::Config;
 use serde_json::{json, Value};
 
 use super::mdsf::{self, MAX_DEPTH as MDSF_MAX_DEPTH};
+use super::thrift::MAX_DEPTH as THRIFT_MAX_DEPTH;
 use super::ws::Role;
 use super::{Codec, Delimited, FrameError, Jstp, LengthPrefixed, ThriftMessages, ThriftProtocol, WebSocket, DEFAULT_MAX_FRAME};
 
@@ -1115,8 +1116,6 @@ fn jstp_deep_nesting_is_refused_not_overflowed() {
 // ---------------------------------------------------------------------------------
 // Thrift.
 
-/// Thrift's recursion limit, as `thrift.rs` enforces it.
-const THRIFT_MAX_DEPTH: usize = 64;
 
 #[derive(Debug, Clone)]
 enum TType {

@@ -9,7 +9,7 @@ use super::FrameError;
 
 /// Deepest nesting of structs and containers, the message's own struct included:
 /// Thrift's default recursion limit.
-const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
