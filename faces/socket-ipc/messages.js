@@ -48,7 +48,7 @@ function readMessages(conn, transcoder, emitter, clientId) {
     if (onServer) conn.destroy();
     else if (transcoder) {
       decoder = null; // a new one for the next session
-      conn._hangup(false);
+      conn.reconnect();
     }
     emitter.emit('error', err);
   };

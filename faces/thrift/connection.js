@@ -154,7 +154,7 @@ class Connection extends EventEmitter {
     // As the original: destroy() drops this socket, and with max_attempts set the
     // reconnect logic dials again; only end() (or the limit) stops it.
     if (this._core && this.options.max_attempts > 0 && !this._closed) {
-      this.connection._hangup(false);
+      this.connection.reconnect();
       return;
     }
     this.forceClose = true;
