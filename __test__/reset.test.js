@@ -129,7 +129,11 @@ test('connkit/socket-ipc client: a server that goes away after a message is reco
   const server = net.createServer((s) => {
     s.on('error', () => {});
     s.pause(); // leaves what the client sends unread
-    setTimeout(() => s.write('{"topic":"t","message":1}\0\0', () => s.destroy()), 30);
+    // The message and the close in one go, so they reach the client together.
+    setTimeout(() => {
+      s.write('{"topic":"t","message":1}\0\0');
+      s.destroy();
+    }, 30);
   });
   await new Promise((r) => server.listen(socketFile, r));
   const client = new ipc.Client({ socketFile, retryDelay: 10, reconnectDelay: 10 });

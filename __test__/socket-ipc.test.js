@@ -390,6 +390,17 @@ test('valid JSON that is no message (or whose topic is no string) is a DecodeErr
   await closeAll(server);
 });
 
+/** A connected client that records its errors, lifecycle events and messages. */
+function recordingClient(socketFile, options = {}) {
+  const client = new ipc.Client({ socketFile, retryDelay: 20, reconnectDelay: 20, ...options });
+  const record = { client, errors: [], events: [], got: [] };
+  client.on('error', (e) => record.errors.push(e));
+  for (const e of ['connect', 'disconnect', 'reconnect', 'close']) client.on(e, () => record.events.push(e));
+  client.on('message', (m) => record.got.push(m));
+  client.connect();
+  return record;
+}
+
 test('a client given undecodable input reports it and keeps receiving on the same connection', async () => {
   const socketFile = tmpSocket();
   const server = net.createServer((s) => {
@@ -397,14 +408,7 @@ test('a client given undecodable input reports it and keeps receiving on the sam
     s.write('{not json\0\0null\0\0{"topic":"t","message":"after"}\0\0');
   });
   await new Promise((r) => server.listen(socketFile, r));
-  const client = new ipc.Client({ socketFile, retryDelay: 20, reconnectDelay: 20 });
-  const errors = [];
-  client.on('error', (e) => errors.push(e));
-  const events = [];
-  for (const e of ['connect', 'disconnect', 'reconnect', 'close']) client.on(e, () => events.push(e));
-  const got = [];
-  client.on('message', (m) => got.push(m));
-  client.connect();
+  const { client, errors, events, got } = recordingClient(socketFile);
   await until(() => got.length === 1, 5000, 'the message after the bad ones');
   assert.deepEqual(got, ['after']);
   assert.deepEqual(errors.map((e) => e.code), ['ERR_SOCKET_IPC_DECODE', 'ERR_SOCKET_IPC_DECODE']);
@@ -431,14 +435,7 @@ test('a client whose custom decoder fails drops that socket and reconnects; clos
       else cb(null, [{ topic: 't', message: chunk.trim() }]);
     },
   };
-  const client = new ipc.Client({ socketFile, retryDelay: 20, reconnectDelay: 20, transcoder: lines });
-  const errors = [];
-  client.on('error', (e) => errors.push(e));
-  const events = [];
-  for (const e of ['connect', 'disconnect', 'reconnect', 'close']) client.on(e, () => events.push(e));
-  const got = [];
-  client.on('message', (m) => got.push(m));
-  client.connect();
+  const { client, errors, events, got } = recordingClient(socketFile, { transcoder: lines });
   await until(() => got.length === 1, 5000, 'a message on the next socket');
   assert.deepEqual(got, ['good']);
   assert.equal(errors[0].code, 'ERR_SOCKET_IPC_DECODE');

@@ -7,6 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const { execFileSync, spawn } = require('node:child_process');
 const { once } = require('node:events');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const real = require('thrift');
@@ -212,7 +213,6 @@ test('a connkit server survives garbage and an oversize frame; other clients car
   server.on('error', (e) => errors.push(e));
   const connection = ck.createConnection('127.0.0.1', server.address().port, { transport: ck.TFramedTransport });
   const client = ck.createClient(Calc, connection);
-  const net = require('node:net');
   for (const wire of [Buffer.from([0x7f, 0xff, 0xff, 0xff, 1, 2, 3]), Buffer.from([0, 0, 0, 5, 1, 2, 3, 4, 5])]) {
     const raw = net.connect(server.address().port, '127.0.0.1');
     raw.on('error', () => {});
@@ -279,7 +279,6 @@ test('JSON protocol (split in JS): reconnect events and a failed pending call ac
 });
 
 test('a 2 GB frame length or a reply cut off mid-way fails the pending calls, without a crash', async () => {
-  const net = require('node:net');
   for (const reply of [Buffer.from([0x7f, 0xff, 0xff, 0xff]), Buffer.from([0, 0, 0, 40, 0x80, 1, 0, 2, 0, 0])]) {
     // A server that answers every request with `reply`, then hangs up.
     const server = net.createServer((socket) => socket.once('data', () => socket.end(reply)));
@@ -370,7 +369,6 @@ test('open(callback): calls back on connect, opens a closed connection anew, and
   const error = await new Promise((resolve) => refused.open(resolve));
   assert.strictEqual(error.code, 'ECONNREFUSED');
 
-  const net = require('node:net');
   const raw = net.createServer((s) => s.end());
   await new Promise((resolve) => raw.listen(0, '127.0.0.1', resolve));
   const own = new ck.Connection(net.connect(raw.address().port, '127.0.0.1'));
@@ -456,4 +454,37 @@ test('a connkit server answers out of order on one connection without the protoc
   } finally {
     ck.setLogFunc(console.log);
   }
+});
+
+test('a lost session fails only calls whose requests reached it; the unsent are answered on the next', async () => {
+  // The first server reads nothing: requests back up in the kernel, then in the core.
+  let victim = null;
+  const first = net.createServer((s) => {
+    victim = s;
+    s.pause();
+  });
+  await new Promise((r) => first.listen(0, '127.0.0.1', r));
+  const { port } = first.address();
+  const connection = ck.createConnection('127.0.0.1', port, { transport: ck.TFramedTransport, max_attempts: 20 });
+  connection.on('error', () => {});
+  const client = ck.createClient(Calc, connection);
+  await once(connection, 'connect');
+  const N = 200_000; // about 6 MB of requests: more than loopback's buffers take
+  const outcome = new Array(N);
+  for (let i = 0; i < N; i++) client.add(i, 1, (e, v) => (outcome[i] = e ? 'failed' : v === i + 1 ? 'answered' : 'wrong'));
+  await new Promise((r) => setTimeout(r, 200));
+  victim.resetAndDestroy();
+  await new Promise((r) => first.close(r));
+  const ran = new Set();
+  const second = real.createServer(Calc, { add: (a, b, result) => (ran.add(a), result(null, a + b)) }, { transport: real.TFramedTransport });
+  await new Promise((r) => second.listen(port, '127.0.0.1', r));
+  const deadline = Date.now() + 10_000;
+  while (outcome.filter(Boolean).length < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const failed = outcome.flatMap((o, i) => (o === 'failed' ? [i] : []));
+  assert.strictEqual(outcome.filter(Boolean).length, N, 'every call settled');
+  assert.deepStrictEqual(failed.filter((i) => ran.has(i)).length, 0, 'no call ran after it was reported failed');
+  assert.ok(failed.length > 0 && failed.length < N, `some calls failed with the session (${failed.length}), not all`);
+  assert.strictEqual(outcome.filter((o) => o === 'answered').length, N - failed.length);
+  connection.end();
+  await new Promise((r) => second.close(r));
 });
