@@ -527,3 +527,29 @@ test('connkit closeWebSocket: what was written arrives, then the close frame; fi
     await closeServer(server);
   }
 });
+
+test('connkit HttpClient: requests made together are each answered with their own reply, on connections kept for reuse', async () => {
+  const { HttpClient } = require('connkit');
+  const sockets = new Set();
+  const server = http.createServer((req, res) => {
+    sockets.add(req.socket);
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => res.end(`re:${body}`));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = new HttpClient({ host: '127.0.0.1', port: server.address().port });
+  try {
+    for (let round = 0; round < 3; round++) {
+      const calls = Array.from({ length: 40 }, (_, i) => new Promise((resolve) => client.request(String(i), (...args) => resolve(args))));
+      const answers = await Promise.all(calls);
+      assert.deepStrictEqual(answers.map(([error, status, body]) => [error, status, String(body)]), calls.map((_, i) => [null, 200, `re:${i}`]));
+    }
+    // Requests wait their turn to write only once their connection is at hand, so
+    // dials overlap: 40 at once open at most 40 connections, reused afterwards.
+    assert.ok(sockets.size <= 40, `${sockets.size} sockets for 120 requests`);
+  } finally {
+    client.close();
+    await closeServer(server);
+  }
+});

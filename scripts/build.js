@@ -19,11 +19,7 @@ const built = {
 
 const args = ['build', '--release', '--lib', '--locked'];
 console.log(`connkit: cargo ${args.join(' ')}`);
-// A RUSTFLAGS in the environment replaces .cargo/config.toml's flags: keep the one the
-// runtime needs (src/runtime.rs runs tasks in wake order only with tokio_unstable).
-const flags = process.env.RUSTFLAGS;
-const env = flags && !flags.includes('tokio_unstable') ? { ...process.env, RUSTFLAGS: `${flags} --cfg tokio_unstable` } : process.env;
-const result = spawnSync('cargo', args, { cwd: root, stdio: 'inherit', env });
+const result = spawnSync('cargo', args, { cwd: root, stdio: 'inherit' });
 if (result.error) {
   console.error(`connkit: cannot run cargo (${result.error.message}); install Rust from rustup.rs`);
   process.exit(1);

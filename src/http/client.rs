@@ -1,10 +1,15 @@
 //! A request/response client: each request is one POST to a fixed path, on a
 //! keep-alive connection from a pool (at most `max_sockets` open, as Node's agent),
-//! dialed like every core connection (TCP, TLS or a unix socket). Answers, and
-//! failures, go to JS through the bridge, tagged with the number JS gave the request.
+//! dialed like every core connection (TCP, TLS or a unix socket). Requests are
+//! written in the order they were made. Answers, and failures, go to JS through the
+//! bridge, tagged with the number JS gave the request.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,6 +26,7 @@ use crate::guard::{guarded, panic_error};
 use crate::error::CoreError;
 use crate::runtime;
 use crate::transport::dial::{self, Route};
+use crate::transport::Stream;
 
 pub struct ClientOptions {
   pub route: Route,
@@ -42,11 +48,43 @@ pub struct Client {
   id: u32,
   bridge: Arc<Bridge>,
   options: ClientOptions,
-  idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+  idle: Mutex<Vec<Pooled>>,
   sockets: Arc<Semaphore>,
   closed: AtomicBool,
   /// Set when the JS environment goes away: nobody waits for answers any more.
   aborted: watch::Sender<bool>,
+  /// Numbers requests in the order JS made them.
+  tickets: AtomicU64,
+  turns: Turns,
+}
+
+type Connection = hyper::client::conn::http1::Connection<TokioIo<Stream>, Full<Bytes>>;
+
+/// One keep-alive connection. Its I/O runs in the task of the request using it (the
+/// connection future is polled there, not spawned), so a request is on the wire by
+/// the time its task lets the next request go: see [`Turns`].
+struct Pooled {
+  sender: SendRequest<Full<Bytes>>,
+  connection: Pin<Box<Connection>>,
+  /// The connection future has finished: the socket is closed.
+  finished: bool,
+}
+
+impl Pooled {
+  /// Runs `work` while doing the connection's I/O, which `work` waits on; `turn`, if
+  /// given, is let go once the connection has been polled, that is, once whatever
+  /// request was queued on it has been written to the socket.
+  async fn alongside<F: Future>(&mut self, mut turn: Option<Turn<'_>>, work: F) -> F::Output {
+    let mut work = pin!(work);
+    poll_fn(|cx| {
+      if !self.finished && self.connection.as_mut().poll(cx).is_ready() {
+        self.finished = true;
+      }
+      drop(turn.take());
+      work.as_mut().poll(cx)
+    })
+    .await
+  }
 }
 
 impl Client {
@@ -60,15 +98,18 @@ impl Client {
       sockets: Arc::new(Semaphore::new(permits)),
       closed: AtomicBool::new(false),
       aborted: watch::Sender::new(false),
+      tickets: AtomicU64::new(0),
+      turns: Turns::default(),
     })
   }
 
   /// Sends `body`; JS hears of request `no` once, with the response or the failure.
   pub fn request(self: &Arc<Self>, no: u32, body: Bytes) {
     let client = self.clone();
+    let ticket = self.tickets.fetch_add(1, Ordering::Relaxed);
     let mut aborted = self.aborted.subscribe();
     runtime::get().spawn(async move {
-      let exchange = guarded(client.exchange(body));
+      let exchange = guarded(client.exchange(body, client.turns.take(ticket)));
       let timed = async {
         match client.options.timeout {
           None => exchange.await,
@@ -101,10 +142,10 @@ impl Client {
     self.aborted.send_replace(true);
   }
 
-  async fn exchange(&self, body: Bytes) -> Result<(u16, Bytes), CoreError> {
+  async fn exchange(&self, body: Bytes, turn: Turn<'_>) -> Result<(u16, Bytes), CoreError> {
     let _socket = self.sockets.acquire().await.expect("the semaphore is never closed");
-    let mut sender = match self.reuse() {
-      Some(s) => s,
+    let mut pooled = match self.reuse().await {
+      Some(p) => p,
       None => self.open().await?,
     };
     let mut req = Request::builder().method(Method::POST).uri(self.options.path.as_str());
@@ -115,45 +156,121 @@ impl Client {
     let mut req = req.body(Full::new(body)).map_err(|e| CoreError::new("ERR_INVALID_ARG_VALUE", format!("invalid HTTP request: {e}")))?;
     // The body's length is the core's to say, whatever the headers given.
     req.headers_mut().insert(header::CONTENT_LENGTH, length.into());
-    let res = sender.send_request(req).await.map_err(|e| CoreError::from_hyper(&e))?;
-    let status = res.status().as_u16();
-    let closing = res.headers().get(header::CONNECTION).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
-    let body = collect(res.into_body(), self.options.max_body).await?;
-    if self.options.keep_alive && !closing && !self.closed.load(Ordering::Relaxed) {
+    // Requests leave in the order they were made, whichever connection each found
+    // first: the original's calls made together are answered in call order.
+    turn.wait().await;
+    let response = pooled.sender.send_request(req);
+    let max_body = self.options.max_body;
+    let answer = pooled
+      .alongside(Some(turn), async move {
+        let res = response.await.map_err(|e| CoreError::from_hyper(&e))?;
+        let status = res.status().as_u16();
+        let closing = res.headers().get(header::CONNECTION).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+        Ok::<_, CoreError>((status, closing, collect(res.into_body(), max_body).await?))
+      })
+      .await;
+    let (status, closing, body) = answer?;
+    if self.options.keep_alive && !closing && !pooled.finished && !self.closed.load(Ordering::Relaxed) {
       let mut idle = self.idle.lock().unwrap();
       if idle.len() < self.options.max_free {
-        idle.push(sender);
+        idle.push(pooled);
       }
     }
     Ok((status, body))
   }
 
-  /// An idle connection still open, if there is one.
-  fn reuse(&self) -> Option<SendRequest<Full<Bytes>>> {
-    let mut idle = self.idle.lock().unwrap();
-    while let Some(sender) = idle.pop() {
-      if sender.is_ready() {
-        return Some(sender);
+  /// An idle connection still open and ready for a request, if there is one. Idle
+  /// connections are not polled, so one the server closed meanwhile is found out
+  /// here: polled again, it finishes, or it asks for its next request.
+  async fn reuse(&self) -> Option<Pooled> {
+    loop {
+      let mut pooled = self.idle.lock().unwrap().pop()?;
+      let Pooled { sender, connection, .. } = &mut pooled;
+      let ready = poll_fn(|cx| {
+        if connection.as_mut().poll(cx).is_ready() {
+          return Poll::Ready(false);
+        }
+        sender.poll_ready(cx).map(|ready| ready.is_ok())
+      })
+      .await;
+      if ready {
+        return Some(pooled);
       }
     }
-    None
   }
 
-  async fn open(&self) -> Result<SendRequest<Full<Bytes>>, CoreError> {
+  async fn open(&self) -> Result<Pooled, CoreError> {
     let dialed = dial::dial(&self.options.route, self.options.connect_timeout).await?;
     // As Node's http client: requests leave at once, not after the peer's delayed ACK.
     let _ = dialed.stream.socket_options().set_no_delay(true);
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(dialed.stream)).await.map_err(|e| CoreError::from_hyper(&e))?;
-    // Runs until the connection closes: the server's doing, the pool dropping it, or
-    // the environment going away (hyper would otherwise wait for an answer in flight).
-    let mut aborted = self.aborted.subscribe();
-    runtime::get().spawn(async move {
-      tokio::select! {
-        _ = conn => {}
-        _ = aborted.wait_for(|&a| a) => {}
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(dialed.stream)).await.map_err(|e| CoreError::from_hyper(&e))?;
+    Ok(Pooled { sender, connection: Box::pin(connection), finished: false })
+  }
+}
+
+/// Lets requests write in ticket order. A request waits for its turn only once its
+/// connection is at hand, so dials and pool waits still overlap; the turn passes on
+/// when the request has been written, failed, or been dropped (a timeout, a dial that
+/// failed), so no request waits on one that will never write.
+#[derive(Default)]
+struct Turns(Mutex<TurnState>);
+
+#[derive(Default)]
+struct TurnState {
+  next: u64,
+  /// Tickets given up before their turn came: skipped when it does.
+  gone: BTreeSet<u64>,
+  waiting: BTreeMap<u64, Waker>,
+}
+
+impl Turns {
+  fn take(&self, ticket: u64) -> Turn<'_> {
+    Turn { turns: self, ticket }
+  }
+
+  fn pass(&self, ticket: u64) {
+    let mut state = self.0.lock().unwrap();
+    if state.next != ticket {
+      state.gone.insert(ticket);
+      return;
+    }
+    let mut next = ticket + 1;
+    while state.gone.remove(&next) {
+      next += 1;
+    }
+    state.next = next;
+    if let Some(waker) = state.waiting.remove(&next) {
+      waker.wake();
+    }
+  }
+}
+
+/// A request's place in the write order; dropping it passes the turn on.
+struct Turn<'a> {
+  turns: &'a Turns,
+  ticket: u64,
+}
+
+impl Turn<'_> {
+  async fn wait(&self) {
+    poll_fn(|cx| {
+      let mut state = self.turns.0.lock().unwrap();
+      if state.next == self.ticket {
+        return Poll::Ready(());
       }
-    });
-    Ok(sender)
+      state.waiting.insert(self.ticket, cx.waker().clone());
+      Poll::Pending
+    })
+    .await
+  }
+}
+
+impl Drop for Turn<'_> {
+  fn drop(&mut self) {
+    let mut state = self.turns.0.lock().unwrap();
+    state.waiting.remove(&self.ticket);
+    drop(state);
+    self.turns.pass(self.ticket);
   }
 }
 
@@ -161,4 +278,47 @@ fn timed_out(t: Duration) -> CoreError {
   let mut e = CoreError::new("ETIMEDOUT", format!("HTTP request timed out after {} ms", t.as_millis()));
   e.syscall = Some("read");
   e
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use std::sync::Arc;
+
+  /// Requests whose connections come in any order, some failing before their turn,
+  /// still write in ticket order.
+  #[tokio::test]
+  async fn requests_write_in_ticket_order() {
+    let turns = Arc::new(Turns::default());
+    let written = Arc::new(Mutex::new(Vec::new()));
+    // Connections ready in reverse order; tickets 3 and 6 fail before their turn.
+    let mut tasks = Vec::new();
+    for ticket in (0..10u64).rev() {
+      let (turns, written) = (turns.clone(), written.clone());
+      tasks.push(tokio::spawn(async move {
+        let turn = turns.take(ticket);
+        tokio::time::sleep(Duration::from_millis(10 - ticket)).await; // the connection
+        if ticket == 3 || ticket == 6 {
+          return; // a dial that failed: the turn passes on when dropped
+        }
+        turn.wait().await;
+        written.lock().unwrap().push(ticket);
+      }));
+    }
+    for task in tasks {
+      tokio::time::timeout(Duration::from_secs(5), task).await.expect("no request waits forever").unwrap();
+    }
+    assert_eq!(*written.lock().unwrap(), vec![0, 1, 2, 4, 5, 7, 8, 9]);
+  }
+
+  /// A turn given up while it is current lets the next go at once.
+  #[test]
+  fn a_dropped_turn_passes_on() {
+    let turns = Turns::default();
+    let (a, b) = (turns.take(0), turns.take(1));
+    drop(b); // gone before its turn
+    drop(a);
+    assert_eq!(turns.0.lock().unwrap().next, 2);
+    assert!(turns.0.lock().unwrap().gone.is_empty());
+  }
 }
