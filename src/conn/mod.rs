@@ -7,6 +7,8 @@
 mod driver;
 mod outbox;
 pub mod stats;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
