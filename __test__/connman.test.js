@@ -69,6 +69,12 @@ test('same trace as the original: pools (the connections close in any order)', a
   assert.deepEqual(sorted(ours), sorted(original));
 });
 
+test('the face steers its connection through lib/connection/hooks.js, not through its internals', () => {
+  const source = fs.readFileSync(path.join(FACE, 'socket.js'), 'utf8');
+  assert.doesNotMatch(source, /\._[A-Za-z]/);
+  assert.match(source, /\[HOOKS\]: sessions/);
+});
+
 test('same backoff as the original: 20, 40, 80, 160 ms between refused attempts', async () => {
   const [original, ours] = await Promise.all([trace(ORIGINAL, 'refusedThenUp'), trace(FACE, 'refusedThenUp')]);
   assert.deepEqual(ours.map((e) => e.what), original.map((e) => e.what));

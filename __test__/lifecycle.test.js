@@ -300,7 +300,7 @@ test('worker terminated with HTTP requests in flight: both sides of each close a
   const web = new Worker(`
     const ck = require(${JSON.stringify(require.resolve('..'))});
     const { parentPort } = require('node:worker_threads');
-    const web = new ck.WebServer({ services: ['/rpc'] });
+    const web = new ck.WebServer({ websocket: true });
     web.on('request', () => parentPort.postMessage('request'));
     web.listen(0, '127.0.0.1', () => parentPort.postMessage(web.address().port));
   `, { eval: true });
@@ -331,4 +331,87 @@ test('worker terminated with HTTP requests in flight: both sides of each close a
   await client.terminate();
   await clientClosed.catch((e) => assert.fail(`client: ${e.message}`));
   await new Promise((r) => server.close(r));
+});
+
+test("hooks: a face's handler replaces each default, in the order of the connection's life", async () => {
+  const { HOOKS, CONTROL } = require('../lib/connection/hooks');
+  let sessions = 0;
+  const server = net.createServer((s) => {
+    if (++sessions === 1) setTimeout(() => s.resetAndDestroy(), 20);
+    else s.resume();
+  });
+  const { port } = await listening(server, 0, '127.0.0.1');
+  const calls = [];
+  let lost;
+  const handler = {
+    end(control) {
+      calls.push('end');
+      control.stop();
+    },
+    reconnecting(control, { delay, attempt }) {
+      calls.push(`reconnecting ${typeof delay} ${typeof attempt}`);
+    },
+    disconnect(control, error) {
+      lost = error;
+      calls.push(`disconnect ${error.code} connecting=${control.connection.connecting}`);
+    },
+    sessionEnd(control, error) {
+      calls.push(`sessionEnd ${error === lost}`);
+    },
+    close(control, hadError, waiting) {
+      calls.push(`close ${hadError} ${waiting} closed=${control.closed}`);
+      control.emitClose(hadError);
+    },
+  };
+  const client = new ck.Client({ port, host: '127.0.0.1', reconnect: { initialDelay: 10, jitter: 'none' }, [HOOKS]: handler });
+  assert.equal(client[CONTROL].connection, client);
+  client.on('error', () => {});
+  const emitted = [];
+  for (const e of ['connect', 'disconnect', 'reconnecting', 'close']) client.on(e, () => emitted.push(e));
+  await until(() => emitted.filter((e) => e === 'connect').length === 2, 5000, 'the reconnect');
+  client.end();
+  await until(() => emitted.includes('close'), 5000, 'close');
+  assert.deepEqual(calls, [
+    'disconnect ECONNRESET connecting=true',
+    'sessionEnd true',
+    'reconnecting number number', // the wait after a loss: no second sessionEnd
+    'end',
+    'close false false closed=true',
+  ]);
+  assert.deepEqual(emitted, ['connect', 'connect', 'close'], "the handler's hooks emitted no 'disconnect' or 'reconnecting'");
+  server.close();
+});
+
+test('hooks: a failed attempt ends a session too; stopping while waiting closes with waiting=true', async () => {
+  const { HOOKS, CONTROL } = require('../lib/connection/hooks');
+  const probe = net.createServer();
+  await new Promise((r) => probe.listen(0, '127.0.0.1', r));
+  const { port } = probe.address();
+  await new Promise((r) => probe.close(r));
+  const calls = [];
+  const handler = {
+    reconnecting() {
+      calls.push('reconnecting');
+    },
+    sessionEnd(control, error) {
+      calls.push(`sessionEnd ${error.code}`);
+    },
+    destroy(control, err) {
+      calls.push(`destroy ${err.message}`);
+    },
+    close(control, hadError, waiting) {
+      calls.push(`close ${waiting}`);
+    },
+  };
+  const client = new ck.Client({ port, host: '127.0.0.1', reconnect: { initialDelay: 30000, jitter: 'none' }, [HOOKS]: handler });
+  let closes = 0;
+  client.on('close', () => closes++);
+  await until(() => calls.length === 2, 5000, 'the failed attempt');
+  assert.equal(client.destroy(new Error('ignored')), client);
+  client[CONTROL].stop();
+  await until(() => calls.length === 4, 2000, 'the close');
+  assert.deepEqual(calls, ['reconnecting', 'sessionEnd ECONNREFUSED', 'destroy ignored', 'close true']);
+  assert.equal(client.readyState, 'closed');
+  assert.equal(closes, 0, "the close hook said not to emit 'close'");
+  assert.throws(() => new ck.Client({ port, [HOOKS]: { end: 'stop' } }), { code: 'ERR_INVALID_ARG_TYPE', message: /hooks\.end/ });
 });

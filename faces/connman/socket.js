@@ -9,37 +9,87 @@
 // writes unsent when a session is lost fail with it instead of reaching the next.
 
 const { Connection } = require('../../lib/connection');
+const { HOOKS, CONTROL } = require('../../lib/connection/hooks');
 const { withCode } = require('../../lib/errors');
+const { RECONNECT_SCHEDULE } = require('./schedule');
 
 const closedWrite = () => withCode(Error, 'ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed');
 
+/** connman's meaning of each turn of the connection's life: its hooks. */
+class Sessions {
+  constructor() {
+    // Between a 'close' and the next attempt: until when (ms since the epoch).
+    this.attemptAt = 0;
+    // destroy() cut the session: writes fail until it closes.
+    this.cut = false;
+    this.cutError = null;
+    this.stopped = false;
+  }
+
+  /** end() ends this session only, after flushing; connman then reconnects. An
+   * attempt in progress is ended once it connects, as Node ends a connecting socket. */
+  end(control) {
+    const sock = control.connection;
+    if (sock.connecting) sock.once('connect', () => control.hangup(true));
+    else control.hangup(true);
+  }
+
+  /** destroy() closes this session now; connman then reconnects. */
+  destroy(control, err) {
+    if (control.closed || control.connection.connecting || this.cut) return;
+    this.cut = true;
+    this.cutError = err ?? null;
+    control.hangup(false);
+  }
+
+  reconnecting(control, { delay }) {
+    this.attemptAt = Date.now() + delay;
+  }
+
+  disconnect() {
+    this.attemptAt = Infinity; // closed until the core says when it redials
+  }
+
+  sessionEnd(control, error) {
+    const err = error ?? this.cutError;
+    control.reopen();
+    this.cut = false;
+    this.cutError = null;
+    const sock = control.connection;
+    if (err) sock.emit('error', err);
+    sock.emit('close', err !== undefined && err !== null);
+  }
+
+  close(control, hadError, waiting) {
+    // Stopped between attempts: the last 'close' was already emitted.
+    if (!waiting) control.emitClose(hadError);
+  }
+}
+
 class ManagedSocket extends Connection {
+  #sessions;
+
   constructor(port, host, options) {
+    const sessions = new Sessions();
     super({
       ...socketOptions(options),
       host,
       port,
-      reconnect: { preset: 'connman' },
+      reconnect: RECONNECT_SCHEDULE,
       resendUnsent: false,
+      [HOOKS]: sessions,
     });
-    // Between a 'close' and the next attempt: until when (ms since the epoch).
-    this._attemptAt = 0;
-    // The core reports a lost session, then the wait before redialing: the
-    // session's 'close' went out with the first.
-    this._lostSession = false;
-    // destroy() cut the session: writes fail until it closes.
-    this._cut = false;
-    this._cutError = null;
-    this._stopped = false;
+    this.#sessions = sessions;
   }
 
   get readyState() {
-    if (!this._closed && this.connecting) return Date.now() < this._attemptAt ? 'closed' : 'opening';
+    if (!this[CONTROL].closed && this.connecting) return Date.now() < this.#sessions.attemptAt ? 'closed' : 'opening';
     return super.readyState;
   }
 
   write(data, encoding, callback) {
-    if (this._cut || (this.connecting && Date.now() < this._attemptAt)) {
+    const sessions = this.#sessions;
+    if (sessions.cut || (this.connecting && Date.now() < sessions.attemptAt)) {
       const cb = typeof encoding === 'function' ? encoding : callback;
       if (typeof cb === 'function') process.nextTick(cb, closedWrite());
       return false;
@@ -47,54 +97,12 @@ class ManagedSocket extends Connection {
     return super.write(data, encoding, callback);
   }
 
-  /** end() ends this session only, after flushing; connman then reconnects. An
-   * attempt in progress is ended once it connects, as Node ends a connecting socket. */
-  _endWrites() {
-    if (this.connecting) this.once('connect', () => this._hangup(true));
-    else this._hangup(true);
-  }
-
-  /** Closes this session now; connman then reconnects. */
-  destroy(err) {
-    if (this._closed || this.connecting || this._cut) return this;
-    this._cut = true;
-    this._cutError = err ?? null;
-    this._hangup(false);
-    return this;
-  }
-
   /** Ends the socket and stops reconnecting for good, also before it is open. */
   disconnect() {
-    if (this._stopped || this._closed) return;
-    this._stopped = true;
-    this._stop();
-  }
-
-  _reconnecting(delay, attempt, error) {
-    this._attemptAt = Date.now() + delay;
-    if (this._lostSession) this._lostSession = false;
-    else this._sessionClosed(error); // an attempt failed
-  }
-
-  _disconnected(error) {
-    this._lostSession = true;
-    this._attemptAt = Infinity; // closed until the core says when it redials
-    this._sessionClosed(error);
-  }
-
-  _sessionClosed(error) {
-    const err = error ?? this._cutError;
-    this._ending = false;
-    this._cut = false;
-    this._cutError = null;
-    if (err) this.emit('error', err);
-    this.emit('close', err !== undefined && err !== null);
-  }
-
-  _close(hadError, waiting) {
-    // Stopped between attempts: the last 'close' was already emitted.
-    if (waiting) this._release();
-    else super._close(hadError);
+    const control = this[CONTROL];
+    if (this.#sessions.stopped || control.closed) return;
+    this.#sessions.stopped = true;
+    control.stop();
   }
 }
 

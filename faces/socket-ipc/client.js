@@ -1,8 +1,14 @@
 'use strict';
 
+// The ipc.Client: one core Client on the server's unix socket, reconnecting on the
+// original's schedule (./schedule.js). It keeps the original's events apart: a
+// failed attempt is 'connectError', a lost server 'disconnect'; the wait that
+// follows a loss is neither.
+
 const { EventEmitter } = require('node:events');
 const { Client: CoreClient } = require('../..');
 const { SendAfterCloseError, NoServerError } = require('./errors');
+const { reconnectSchedule } = require('./schedule');
 const { framingFor, createEncoder, readMessages, emitClose, topicOf, checkSocketFile } = require('./messages');
 
 /** `number | {min, max}` with the document's defaults for missing bounds. */
@@ -43,17 +49,10 @@ class Client extends EventEmitter {
       process.nextTick(() => this.emit('error', new Error('ipc.Client.connect() already called.')));
       return;
     }
-    const retry = this._retryDelay;
     const conn = new CoreClient({
       path: this._socketFile,
       ...framingFor(this._transcoder, this._maxFrameSize),
-      reconnect: {
-        preset: 'socket-ipc',
-        initialDelay: retry.min,
-        maxDelay: retry.min,
-        jitter: { min: 0, max: retry.max - retry.min },
-        dropDelay: this._reconnectDelay,
-      },
+      reconnect: reconnectSchedule(this._retryDelay, this._reconnectDelay),
     });
     this._conn = conn;
     conn.on('connect', () => {

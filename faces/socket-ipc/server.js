@@ -1,5 +1,9 @@
 'use strict';
 
+// The ipc.Server: a core server on a unix socket whose connections get an id each,
+// for send() to one client and broadcast() to all; messages are encoded once per
+// broadcast.
+
 const { EventEmitter } = require('node:events');
 const { randomUUID } = require('node:crypto');
 const { createServer } = require('../..');

@@ -1,0 +1,121 @@
+'use strict';
+
+// A connection's write books: the bytes JS handed to the core (through ../writer)
+// against the bytes the core reports done. The difference is writableLength; it
+// decides when write() asks the caller to wait, when 'drain' is due, and when each
+// write's callback is, so acks are asked for only when someone waits on one.
+
+const writer = require('../writer');
+const { invalidType, withCode } = require('../errors');
+
+const EMPTY = Buffer.alloc(0);
+
+class WriteLedger {
+  #id;
+  #flags;
+  #onDrain;
+  #handed = 0;
+  #done = 0;
+  #waiting = []; // [offset, callback]: called once the core is done up to offset
+  #needDrain = false;
+
+  /** `onDrain`: called when the backlog fell below `highWaterMark` after a write said to wait. */
+  constructor(id, framed, highWaterMark, onDrain) {
+    this.#id = id;
+    this.#flags = framed ? writer.FRAME : 0;
+    this.#onDrain = onDrain;
+    this.highWaterMark = highWaterMark;
+  }
+
+  /** Bytes ever handed to the core. */
+  get handed() {
+    return this.#handed;
+  }
+
+  /** Bytes handed and not yet reported done. */
+  get length() {
+    return this.#handed - this.#done;
+  }
+
+  /** Hands `data` to the core; false when the caller should wait for 'drain'. */
+  write(data, encoding, callback) {
+    if (typeof data === 'string') {
+      const len = Buffer.byteLength(data, encoding);
+      writer.writeString(this.#id, this.#flags | this.#ackFor(len, callback), data, encoding, len);
+      this.#handed += len;
+    } else if (ArrayBuffer.isView(data)) {
+      const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      writer.writeBytes(this.#id, this.#flags | this.#ackFor(bytes.length, callback), bytes);
+      this.#handed += bytes.length;
+    } else {
+      throw invalidType('chunk', 'of type string or an instance of Buffer or Uint8Array', data);
+    }
+    if (callback) this.#waiting.push([this.#handed, callback]);
+    const ok = this.#handed - this.#done < this.highWaterMark;
+    if (!ok) this.#needDrain = true;
+    return ok;
+  }
+
+  /** The ack flag for a write of `len` bytes: asked for when someone waits on it. */
+  #ackFor(len, callback) {
+    const over = this.#handed + len - this.#done >= this.highWaterMark;
+    return callback !== undefined || over ? writer.ACK : 0;
+  }
+
+  /** `callback(err)` once everything written so far is flushed, or failed. */
+  afterAll(callback) {
+    writer.writeBytes(this.#id, writer.ACK, EMPTY);
+    this.#waiting.push([this.#handed, callback]);
+  }
+
+  /** The core is done with `total` bytes. Reports may come out of order (an event
+   * queued before a direct write resolved on the spot), so only ever move forward. */
+  written(total) {
+    if (total <= this.#done && this.#waiting.length === 0 && !this.#needDrain) return;
+    this.#done = Math.max(this.#done, total);
+    const waiting = this.#waiting;
+    let n = 0;
+    while (n < waiting.length && waiting[n][0] <= total) n++;
+    const ready = waiting.splice(0, n);
+    for (const [, callback] of ready) callback(null);
+    if (this.#needDrain) {
+      if (this.#handed - this.#done < this.highWaterMark) {
+        this.#needDrain = false;
+        this.#onDrain();
+      } else {
+        writer.writeBytes(this.#id, writer.ACK, EMPTY); // ask again
+      }
+    }
+  }
+
+  /** With `resendUnsent: false`, the writes between `written` and `handled` (byte
+   * totals) went down with a session or attempt: their callbacks fail with `cause`,
+   * or an error coded `code`. */
+  dropped([written, handled], cause, code) {
+    this.written(written);
+    const err = cause ?? withCode(Error, code, 'connection closed before the write was flushed');
+    const waiting = this.#waiting;
+    let n = 0;
+    while (n < waiting.length && waiting[n][0] <= handled) n++;
+    for (const [, callback] of waiting.splice(0, n)) callback(err);
+    this.written(handled);
+  }
+
+  /** The write ending at `end` (in `handed`) was refused with `err`. */
+  refused(end, err) {
+    const at = this.#waiting.findIndex(([offset]) => offset === end);
+    if (at >= 0) this.#waiting.splice(at, 1)[0][1](err);
+  }
+
+  /** The connection is gone: callbacks of writes never flushed fail. */
+  failUnflushed() {
+    const unfinished = this.#waiting;
+    this.#waiting = [];
+    if (unfinished.length) {
+      const err = withCode(Error, 'ERR_STREAM_DESTROYED', 'connection closed before the write was flushed');
+      for (const [, callback] of unfinished) callback(err);
+    }
+  }
+}
+
+module.exports = { WriteLedger };
