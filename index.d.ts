@@ -22,8 +22,6 @@ export interface DelayRange {
 
 /** The reconnect schedule. `true` uses the default (100 ms doubling to 30 s, up to half shaved off at random). */
 export interface ReconnectOptions {
-  /** Start from an original package's schedule; other fields override it. */
-  preset?: 'thrift' | 'jstp' | 'connman' | 'socket-ipc';
   /** First delay after a failed first connection, ms. */
   initialDelay?: number;
   factor?: number;
@@ -40,6 +38,10 @@ export interface ReconnectOptions {
   resetDelay?: number;
   /** A separate first delay after a drop, which does not advance the schedule. */
   dropDelay?: number | DelayRange;
+  /** Floor each grown delay to whole ms (as schedules written with `Math.floor`). */
+  integerSteps?: boolean;
+  /** A 'dialing' event ({ attempt }) as each attempt starts (off: each one wakes JS). */
+  announce?: boolean;
 }
 
 export interface TlsOptions {
@@ -97,6 +99,12 @@ export interface WebSocketOptions {
   path?: string;
   /** Extra handshake headers. */
   headers?: Record<string, string | number | string[]>;
+  /** Subprotocols offered; the server must choose one of them. */
+  protocols?: string[];
+  /** What messages written go out as (default 'binary'). */
+  messages?: 'binary' | 'text';
+  /** Messages above this many bytes leave in fragments of it. */
+  fragment?: number;
 }
 
 /** Who was refused past `maxConnections`, as Node's `'drop'` tells it. */
@@ -286,29 +294,59 @@ export class HttpClient extends EventEmitter {
   unref(): this;
 }
 
+/** What an upgrade that `verify` decides on asks for. */
+export interface UpgradeInfo {
+  path: string;
+  /** The Origin header, null without one. */
+  origin: string | null;
+  /** The subprotocol chosen from those offered, null with none. */
+  protocol: string | null;
+}
+
+export interface WebSocketServerOptions {
+  /** Subprotocols spoken, preferred first; when given, a client must offer one (else 403). */
+  protocols?: string[];
+  /** Decides each upgrade: true accepts, false answers 403. */
+  verify?: (info: UpgradeInfo) => boolean;
+  /** Headers added to the 101 answer, repeating the request's Origin or its ws:// location. */
+  echo?: Record<string, 'origin' | 'location'>;
+  /** What messages written go out as (default 'as-asked': as the last one read). */
+  messages?: 'binary' | 'text' | 'as-asked';
+  /** Messages above this many bytes leave in fragments of it. */
+  fragment?: number;
+}
+
 export interface WebServerOptions extends ServerOptions {
-  /** The paths POSTs may go to; a request names one. */
-  services: string[];
-  /** Origins allowed to call from a page ('*': any); without, CORS is not in use. */
-  cors?: string[];
-  /** A directory GET requests are served from. */
-  files?: string;
-  /** Headers of the files served. */
-  headers?: Record<string, string | number | string[]>;
+  /** Take WebSocket upgrades (they become 'connection's); without, upgrades are 'request's. */
+  websocket?: true | WebSocketServerOptions;
+  /** CORS: origins allowed to call from a page ('*': any), and what preflights answer. */
+  cors?: { origins: string[]; allowMethods?: string; allowHeaders?: string; maxAge?: number };
+  /** Static files for GET (without, GETs are 'request's): a root, content types by extension, headers. */
+  files?: { root: string; types?: Record<string, string>; headers?: Record<string, string | number | string[]> };
   /** Largest request body, bytes (default 100 MiB); larger ones get 413. */
   maxBodySize?: number;
 }
 
 /** One POST to a web server. */
+/** A request the core does not serve itself, for JS to answer. */
 export interface WebRequest {
-  readonly service: string;
+  readonly method: string;
+  readonly path: string;
+  /** The Origin header ('' without one). */
+  readonly origin: string;
+  /** CORS is on and `origin` is not allowed. */
+  readonly originDenied: boolean;
+  /** It asks for a WebSocket upgrade, which this server does not take. */
+  readonly upgrade: boolean;
   readonly body: Buffer;
   readonly answered: boolean;
-  respond(status: number, body?: Bytes): void;
+  /** `reason` replaces the status's standard phrase. */
+  respond(status: number, body?: Bytes, reason?: string): void;
 }
 
-/** A web server run by the core: POSTs become 'request' events; WebSocket upgrades
- * become framed 'connection's (with the server's `framing` for what messages carry). */
+/** A web server run by the core: requests it does not serve become 'request' events;
+ * WebSocket upgrades (with `websocket`) become framed 'connection's (with the
+ * server's `framing` for what messages carry). */
 export class WebServer extends Server {
   constructor(options: WebServerOptions);
   on(event: 'request', listener: (request: WebRequest) => void): this;

@@ -30,7 +30,8 @@ test('wrong option types throw a TypeError at once, before anything connects', (
   throwsType(() => ck.createConnection({ path: '/tmp/x', framing: 'lines' }), 'ERR_INVALID_ARG_VALUE');
   throwsType(() => ck.createConnection({ command: 'x', args: 'y' }));
   throwsType(() => ck.createConnection({ port: 1, reconnect: { maxAttempts: 1.5 } }));
-  throwsType(() => ck.createConnection({ port: 1, reconnect: { preset: 'nope' } }), 'ERR_INVALID_ARG_VALUE');
+  throwsType(() => ck.createConnection({ port: 1, reconnect: { cap: 'nope' } }), 'ERR_INVALID_ARG_VALUE');
+  throwsType(() => ck.createConnection({ port: 1, reconnect: { integerSteps: 1 } }), 'ERR_INVALID_ARG_TYPE');
   throwsType(() => ck.createConnection({ port: 1, reconnect: { jitter: 2 } }), 'ERR_INVALID_ARG_VALUE');
   throwsType(() => ck.createConnection({ port: 1 }, 'not a function'));
 });

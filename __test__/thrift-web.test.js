@@ -428,7 +428,7 @@ test('a refused WebSocket handshake fails the connection with the status, and it
 });
 
 test('connkit WebServer: an oversized POST gets 413 and the server serves on', async () => {
-  const server = new WebServer({ services: ['/echo'], maxBodySize: 1024 });
+  const server = new WebServer({ maxBodySize: 1024 });
   server.on('request', (request) => request.respond(200, request.body));
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const post = (body) =>
@@ -493,7 +493,7 @@ test("connkit HttpClient and WebSocket: the core's own headers win over those gi
 
 test('connkit closeWebSocket: what was written arrives, then the close frame; finish and end callbacks follow', async () => {
   const { createConnection } = require('connkit');
-  const server = new WebServer({ services: ['/ws'] });
+  const server = new WebServer({ websocket: true });
   const received = [];
   let peer;
   const closed = new Promise((resolve) => {

@@ -4,9 +4,12 @@
 // and their translation into the normalised form the core takes (src/node/options.rs).
 
 const { invalidType, invalidValue, withCode } = require('./errors');
+const { boundary } = require('./bridge');
 
-const TRANSPORTS = ['tcp', 'tls', 'unix', 'stdio'];
-const SERVER_TRANSPORTS = ['tcp', 'tls', 'unix'];
+const TRANSPORTS = boundary.connectTransports;
+const SERVER_TRANSPORTS = boundary.listenTransports;
+// Framings named by a string alone ('delimited' needs its delimiter: { delimiter }).
+const NAMED_FRAMINGS = boundary.framings.filter((f) => f !== 'delimited');
 
 function check(opts, name, type, test = () => true, reason = 'is invalid') {
   const v = opts[name];
@@ -79,19 +82,17 @@ function tlsOf(opts, client) {
 function framingOf(opts) {
   const maxFrame = check(opts, 'maxFrameSize', 'integer', (v) => v > 0 && v <= 0xffffffff, 'must be between 1 and 2^32-1');
   const framing = opts.framing;
-  if (framing === undefined || framing === 'raw') return { kind: 'raw' };
-  if (framing === 'length') return { kind: 'length', maxFrame };
-  // NUL-terminated JSTP messages, checked and turned into JSON text by the core.
-  if (framing === 'jstp') return { kind: 'jstp', maxFrame };
-  // Unframed Thrift (the buffered transport): the core walks each message to find its end.
-  if (framing === 'thrift-binary' || framing === 'thrift-compact') return { kind: framing, maxFrame };
+  if (framing === undefined) return { kind: 'raw' };
+  // 'jstp': NUL-terminated mdsf messages, checked and turned into JSON text by the
+  // core; 'thrift-*': unframed Thrift, each message's end found by walking it.
+  if (NAMED_FRAMINGS.includes(framing)) return { kind: framing, maxFrame };
   if (framing !== null && typeof framing === 'object' && framing.delimiter !== undefined) {
     if (!isBytes(framing.delimiter)) throw invalidType('framing.delimiter', 'a string or Buffer', framing.delimiter);
     const delimiter = toBuffer(framing.delimiter);
     if (delimiter.length === 0) throw invalidValue('framing.delimiter', 'must not be empty', framing.delimiter);
     return { kind: 'delimited', delimiter, maxFrame };
   }
-  throw invalidValue('framing', "must be 'raw', 'length', 'jstp', 'thrift-binary', 'thrift-compact' or { delimiter }", framing);
+  throw invalidValue('framing', `must be ${NAMED_FRAMINGS.map((f) => `'${f}'`).join(', ')} or { delimiter }`, framing);
 }
 
 function connectionOf(opts) {
@@ -111,8 +112,7 @@ function connectionOf(opts) {
   };
 }
 
-const PRESETS = ['thrift', 'jstp', 'connman', 'socket-ipc'];
-const CAPS = ['clamp', 'grow-below', 'grow-below-snap'];
+const CAPS = boundary.caps;
 
 function range(value, name) {
   if (typeof value === 'number' && nonNegative(value)) return { min: value, max: value };
@@ -124,14 +124,16 @@ function reconnectOf(value) {
   if (value === undefined || value === false) return undefined;
   if (value === true) return {};
   const r = plainObject(value, 'reconnect');
-  check(r, 'preset', 'string', (p) => PRESETS.includes(p), `must be one of ${PRESETS.join(', ')}`);
   check(r, 'cap', 'string', (c) => CAPS.includes(c), `must be one of ${CAPS.join(', ')}`);
-  for (const name of ['initialDelay', 'factor', 'maxDelay', 'budget', 'resetDelay']) {
+  for (const name of ['initialDelay', 'factor', 'budget', 'resetDelay']) {
     check(r, name, 'number', nonNegative, 'must be a finite number >= 0');
   }
+  // Infinity: the delay grows without bound.
+  check(r, 'maxDelay', 'number', (v) => v >= 0, 'must be a number >= 0');
   check(r, 'maxAttempts', 'integer', (v) => v >= 0, 'must be >= 0');
+  check(r, 'integerSteps', 'boolean');
+  check(r, 'announce', 'boolean');
   const out = {
-    preset: r.preset,
     initialDelay: r.initialDelay,
     factor: r.factor,
     maxDelay: r.maxDelay,
@@ -139,6 +141,8 @@ function reconnectOf(value) {
     maxAttempts: r.maxAttempts,
     budget: r.budget,
     resetDelay: r.resetDelay,
+    integerSteps: r.integerSteps,
+    announce: r.announce,
   };
   if (r.jitter === 'none') out.jitterRatio = 0;
   else if (typeof r.jitter === 'number') {
@@ -185,16 +189,27 @@ function hostFor({ transport, host = 'localhost', port }) {
   return port === undefined || port === (transport === 'tls' ? 443 : 80) ? name : `${name}:${port}`;
 }
 
-/** The `websocket` option: `true` or `{ path, headers }`; the handshake the core makes. */
+// What a client's messages go out as ('as-asked' is a server's).
+const MESSAGES = boundary.messages.filter((m) => m !== 'as-asked');
+
+/** The `websocket` option: `true` or `{ path, headers, protocols, messages,
+ * fragment }`; the handshake the core makes, and what messages go out as. */
 function websocketOf(value, transport, host, port) {
   if (value === undefined || value === false) return undefined;
   const ws = value === true ? {} : plainObject(value, 'websocket');
   check(ws, 'path', 'string', (p) => p.startsWith('/'), "must start with '/'");
+  if (ws.protocols !== undefined && !(Array.isArray(ws.protocols) && ws.protocols.every((p) => typeof p === 'string' && p !== ''))) {
+    throw invalidType('websocket.protocols', 'an array of non-empty strings', ws.protocols);
+  }
+  check(ws, 'messages', 'string', (m) => MESSAGES.includes(m), `must be one of ${MESSAGES.join(', ')}`);
+  check(ws, 'fragment', 'integer', (v) => v > 0, 'must be > 0');
   if (transport === 'stdio') throw invalidValue('websocket', 'needs a socket transport (tcp, tls or unix)', value);
   return {
     host: hostFor({ transport, host, port }),
     path: ws.path ?? '/',
     headers: headerList(ws.headers, 'websocket.headers'),
+    protocols: ws.protocols,
+    sending: ws.messages === undefined && ws.fragment === undefined ? undefined : { messages: ws.messages ?? 'binary', fragment: ws.fragment },
   };
 }
 

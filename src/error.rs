@@ -1,15 +1,84 @@
 //! Errors as JS sees them: a Node-style `code` (`ECONNREFUSED`, `ERR_FRAME_TOO_LARGE`),
-//! a message, and the fields Node puts on system errors.
+//! a message, and the fields Node puts on system errors. Inside the core a code is a
+//! [`Code`], matched as a kind; its text is made only for JS.
 
+use std::borrow::Cow;
 use std::io;
 
 use serde_json::{json, Value};
 
 use crate::codec::FrameError;
 
+/// What went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+  /// A system error number: its name as Node reports it (`ECONNREFUSED`), or `E<n>`.
+  Errno(i32),
+  ConnectionRefused,
+  ConnectionReset,
+  BrokenPipe,
+  TimedOut,
+  /// `ENOTFOUND`: a name that does not resolve.
+  NotFound,
+  /// Any other I/O failure.
+  Io,
+  InvalidData,
+  InvalidArgument,
+  ReconnectFailed,
+  OfflineQueueFull,
+  FrameTooLarge,
+  FrameMalformed,
+  WsClosed,
+  WsHandshake,
+  Http,
+  HttpParse,
+  HttpBodyTooLarge,
+  TlsCertInvalid,
+  TlsHandshake,
+  TlsInvalidOption,
+  /// A Rust panic, caught: a bug in connkit.
+  Panic,
+}
+
+impl Code {
+  /// The `code` JS sees.
+  pub fn as_str(self) -> Cow<'static, str> {
+    Cow::Borrowed(match self {
+      Code::Errno(n) => return errno_name(n).map_or_else(|| Cow::Owned(format!("E{n}")), Cow::Borrowed),
+      Code::ConnectionRefused => "ECONNREFUSED",
+      Code::ConnectionReset => "ECONNRESET",
+      Code::BrokenPipe => "EPIPE",
+      Code::TimedOut => "ETIMEDOUT",
+      Code::NotFound => "ENOTFOUND",
+      Code::Io => "ERR_IO",
+      Code::InvalidData => "ERR_INVALID_DATA",
+      Code::InvalidArgument => "ERR_INVALID_ARG_VALUE",
+      Code::ReconnectFailed => "ERR_RECONNECT_FAILED",
+      Code::OfflineQueueFull => "ERR_OFFLINE_QUEUE_FULL",
+      Code::FrameTooLarge => "ERR_FRAME_TOO_LARGE",
+      Code::FrameMalformed => "ERR_FRAME_MALFORMED",
+      Code::WsClosed => "ERR_WS_CLOSED",
+      Code::WsHandshake => "ERR_WS_HANDSHAKE",
+      Code::Http => "ERR_HTTP",
+      Code::HttpParse => "HPE_INVALID",
+      Code::HttpBodyTooLarge => "ERR_HTTP_BODY_TOO_LARGE",
+      Code::TlsCertInvalid => "ERR_TLS_CERT_INVALID",
+      Code::TlsHandshake => "ERR_TLS_HANDSHAKE",
+      Code::TlsInvalidOption => "ERR_TLS_INVALID_OPTION",
+      Code::Panic => "ERR_CONNKIT_PANIC",
+    })
+  }
+}
+
+impl std::fmt::Display for Code {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.write_str(&self.as_str())
+  }
+}
+
 #[derive(Debug, Clone)]
 pub struct CoreError {
-  pub code: String,
+  pub code: Code,
   pub message: String,
   pub errno: Option<i32>,
   pub syscall: Option<&'static str>,
@@ -18,15 +87,15 @@ pub struct CoreError {
 }
 
 impl CoreError {
-  pub fn new(code: &str, message: impl Into<String>) -> Self {
-    CoreError { code: code.into(), message: message.into(), errno: None, syscall: None, address: None, port: None }
+  pub fn new(code: Code, message: impl Into<String>) -> Self {
+    CoreError { code, message: message.into(), errno: None, syscall: None, address: None, port: None }
   }
 
   /// A system error as Node reports it: `connect ECONNREFUSED 127.0.0.1:9`.
   pub fn io(err: &io::Error, syscall: &'static str) -> Self {
     let (code, errno) = match err.raw_os_error() {
-      Some(n) => (errno_name(n).map(str::to_owned).unwrap_or_else(|| format!("E{n}")), Some(-n)),
-      None => (kind_name(err.kind()).to_owned(), None),
+      Some(n) => (Code::Errno(n), Some(-n)),
+      None => (kind_code(err.kind()), None),
     };
     CoreError { message: format!("{syscall} {code}"), code, errno, syscall: Some(syscall), address: None, port: None }
   }
@@ -43,7 +112,7 @@ impl CoreError {
   }
 
   pub fn to_json(&self) -> Value {
-    let mut v = json!({ "code": self.code, "message": self.message });
+    let mut v = json!({ "code": self.code.as_str(), "message": self.message });
     if let Some(e) = self.errno {
       v["errno"] = e.into();
     }
@@ -74,28 +143,29 @@ impl CoreError {
       }
       source = inner.source();
     }
-    let cut_short = e.is_body_write_aborted() || source.is_some() || e.to_string().contains("end of file");
+    // An end of file underneath (`source`) is a peer gone mid-message too.
+    let cut_short = e.is_body_write_aborted() || source.is_some();
     if e.is_incomplete_message() || e.is_closed() || e.is_canceled() || cut_short {
-      let mut err = CoreError::new("ECONNRESET", "socket hang up");
+      let mut err = CoreError::new(Code::ConnectionReset, "socket hang up");
       err.syscall = Some("read");
       return err;
     }
     if e.is_timeout() {
-      return CoreError::new("ETIMEDOUT", "HTTP request timed out");
+      return CoreError::new(Code::TimedOut, "HTTP request timed out");
     }
     if e.is_parse() {
-      return CoreError::new("HPE_INVALID", format!("Parse Error: {e}"));
+      return CoreError::new(Code::HttpParse, format!("Parse Error: {e}"));
     }
-    CoreError::new("ERR_HTTP", e.to_string())
+    CoreError::new(Code::Http, e.to_string())
   }
 }
 
 impl From<FrameError> for CoreError {
   fn from(e: FrameError) -> Self {
     let code = match e {
-      FrameError::TooLarge { .. } => "ERR_FRAME_TOO_LARGE",
-      FrameError::Malformed { .. } => "ERR_FRAME_MALFORMED",
-      FrameError::Closed { .. } => "ERR_WS_CLOSED",
+      FrameError::TooLarge { .. } => Code::FrameTooLarge,
+      FrameError::Malformed { .. } => Code::FrameMalformed,
+      FrameError::Closed { .. } => Code::WsClosed,
     };
     CoreError::new(code, e.to_string())
   }
@@ -132,17 +202,16 @@ fn errno_name(n: i32) -> Option<&'static str> {
   })
 }
 
-fn kind_name(kind: io::ErrorKind) -> &'static str {
+fn kind_code(kind: io::ErrorKind) -> Code {
   use io::ErrorKind::*;
   match kind {
-    ConnectionRefused => "ECONNREFUSED",
-    ConnectionReset => "ECONNRESET",
-    BrokenPipe => "EPIPE",
-    TimedOut => "ETIMEDOUT",
-    NotFound => "ENOTFOUND",
-    UnexpectedEof => "ECONNRESET",
-    InvalidData => "ERR_INVALID_DATA",
-    _ => "ERR_IO",
+    ConnectionRefused => Code::ConnectionRefused,
+    ConnectionReset | UnexpectedEof => Code::ConnectionReset,
+    BrokenPipe => Code::BrokenPipe,
+    TimedOut => Code::TimedOut,
+    NotFound => Code::NotFound,
+    InvalidData => Code::InvalidData,
+    _ => Code::Io,
   }
 }
 
@@ -153,7 +222,7 @@ mod tests {
   #[test]
   fn system_errors_look_like_node() {
     let e = CoreError::io(&io::Error::from_raw_os_error(libc::ECONNREFUSED), "connect").at("127.0.0.1", Some(9));
-    assert_eq!(e.code, "ECONNREFUSED");
+    assert_eq!(e.code.as_str(), "ECONNREFUSED");
     assert_eq!(e.message, "connect ECONNREFUSED 127.0.0.1:9");
     let v = e.to_json();
     assert_eq!(v["errno"], -libc::ECONNREFUSED);
@@ -164,9 +233,9 @@ mod tests {
   #[test]
   fn frame_errors_have_a_code() {
     let e: CoreError = FrameError::TooLarge { size: 9, max: 8 }.into();
-    assert_eq!(e.code, "ERR_FRAME_TOO_LARGE");
+    assert_eq!(e.code, Code::FrameTooLarge);
     let e: CoreError = FrameError::Malformed { offset: 3, reason: "expected a key" }.into();
-    assert_eq!(e.code, "ERR_FRAME_MALFORMED");
+    assert_eq!(e.code, Code::FrameMalformed);
     assert_eq!(e.message, "malformed frame at byte 3: expected a key");
   }
 }

@@ -14,9 +14,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::error::CoreError;
+use crate::error::{Code, CoreError};
 
-pub const PANIC_CODE: &str = "ERR_CONNKIT_PANIC";
 
 /// A future that resolves to `Err(payload)` if polling the inner one panicked.
 pub struct CatchUnwind<F>(F);
@@ -48,7 +47,7 @@ pub fn panic_error(payload: &(dyn Any + Send), what: &str) -> CoreError {
     .map(|s| s.to_string())
     .or_else(|| payload.downcast_ref::<String>().cloned())
     .unwrap_or_else(|| "unknown panic".into());
-  CoreError::new(PANIC_CODE, format!("connkit internal error in {what}: {message}"))
+  CoreError::new(Code::Panic, format!("connkit internal error in {what}: {message}"))
 }
 
 #[cfg(test)]
@@ -63,7 +62,7 @@ mod tests {
     })
     .await;
     let e = panic_error(caught.unwrap_err().as_ref(), "a test");
-    assert_eq!(e.code, PANIC_CODE);
+    assert_eq!(e.code, Code::Panic);
     assert!(e.message.ends_with("boom 1"), "{}", e.message);
   }
 

@@ -195,7 +195,7 @@ mod tests {
     let kinds: Vec<u8> = events.iter().map(|e| e.1).collect();
     assert_eq!(kinds, vec![Kind::Error as u8, Kind::Close as u8]);
     let error: serde_json::Value = serde_json::from_slice(&events[0].2).unwrap();
-    assert_eq!(error["code"], crate::guard::PANIC_CODE);
+    assert_eq!(error["code"], "ERR_CONNKIT_PANIC");
     assert!(error["message"].as_str().unwrap().ends_with("a bug"));
     let close: serde_json::Value = serde_json::from_slice(&events[1].2).unwrap();
     assert_eq!(close["hadError"], true);

@@ -1,7 +1,8 @@
 //! connkit: a native connection core for Node.js.
 //!
 //! Layers, from the wire up:
-//! - [`codec`]: framing (raw, delimited, length-prefixed, JSTP's mdsf, Thrift messages, WebSocket), with size limits.
+//! - [`codec`]: framing (raw, delimited, length-prefixed, WebSocket), with size limits.
+//! - [`packs`]: protocol packs plugged into codecs: Thrift's message scanner, mdsf to JSON.
 //! - [`transport`]: dialing and listening over TCP, TLS, unix sockets and child stdio; WebSocket handshakes.
 //! - [`policy`]: the reconnect schedule.
 //! - [`conn`] / [`server`]: the tasks that drive connections and accept loops.
@@ -12,6 +13,27 @@
 
 #![deny(clippy::all)]
 
+/// An enum whose variants are numbered for the JS boundary, with `ALL`: every
+/// variant and its name, so JS takes the numbers from here (`node::boundary`)
+/// rather than from a copy.
+macro_rules! numbered {
+  ($(#[$meta:meta])* pub enum $enum:ident : $repr:ty { $( $(#[$doc:meta])* $name:ident = $value:expr, )* }) => {
+    $(#[$meta])*
+    #[repr($repr)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum $enum { $( $(#[$doc])* $name = $value, )* }
+
+    impl $enum {
+      pub const ALL: &'static [(&'static str, $enum)] = &[ $( (stringify!($name), $enum::$name), )* ];
+
+      /// The variant numbered `n`, if any.
+      pub fn from_number(n: u32) -> Option<$enum> {
+        Self::ALL.iter().find(|(_, v)| *v as u32 == n).map(|(_, v)| *v)
+      }
+    }
+  };
+}
+
 pub mod bridge;
 pub mod codec;
 pub mod conn;
@@ -19,6 +41,7 @@ pub mod error;
 pub mod guard;
 pub mod http;
 pub mod hub;
+pub mod packs;
 pub mod policy;
 pub mod runtime;
 pub mod server;

@@ -29,7 +29,7 @@ const where: ServerAddress = tlsServer.address();
 
 const client = new Client({
   path: '/tmp/example.sock',
-  reconnect: { preset: 'jstp', maxAttempts: 5, jitter: { min: 0, max: 100 } },
+  reconnect: { initialDelay: 1000, maxDelay: 32000, integerSteps: true, maxAttempts: 5, jitter: { min: 0, max: 100 } },
   offlineQueueBytes: 1 << 20,
   resendUnsent: false,
 });
@@ -41,10 +41,10 @@ const child = createConnection({ command: 'cat', args: [] });
 child.on('exit', (code: number | null, signal: string | null) => console.log(code, signal));
 
 // HTTP and WebSocket.
-const web = new WebServer({ services: ['/rpc'], cors: ['*'], maxBodySize: 1 << 20, framing: 'length' });
+const web = new WebServer({ websocket: { protocols: ['rpc'], verify: ({ origin }) => origin !== 'https://evil.example', messages: 'text', fragment: 16384 }, cors: { origins: ['*'] }, files: { root: '/srv/www', types: { html: 'text/html' } }, maxBodySize: 1 << 20, framing: 'length' });
 web.on('request', (request: WebRequest) => request.respond(200, request.body));
 web.on('request', (request) => {
-  if (!request.answered && request.service === '/rpc') request.respond(404);
+  if (!request.answered && request.method === 'POST' && !request.originDenied) request.respond(404, undefined, `Nothing at ${request.path}`);
 });
 web.on('connection', (ws: Connection) => ws.on('frame', (frame) => ws.write(frame)));
 web.listen(0, '127.0.0.1', () => web.close());

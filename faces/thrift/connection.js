@@ -2,7 +2,7 @@
 
 // thrift's connections on the core: TCP, TLS, unix sockets and child stdio, with message
 // boundaries found in Rust (framed: the length codec; buffered binary/compact: the
-// thrift codecs), the original's reconnect schedule on the core's `thrift` preset, and
+// thrift codecs), the original's reconnect schedule (./schedule.js) on the core's engine, and
 // replies handed to generated clients as they expect (see replies.js).
 
 const { EventEmitter } = require('node:events');
@@ -14,6 +14,7 @@ const { Client: CoreClient, Connection: CoreConnection } = require('../..');
 const { framingOptions, messageReader, payloadOf, transportFor } = require('./stack');
 const { dispatch, failAll, failCall, isPending } = require('./replies');
 const { clientTls } = require('./tls');
+const { reconnectSchedule } = require('./schedule');
 
 const { TBufferedTransport, TBinaryProtocol } = thrift;
 
@@ -209,7 +210,7 @@ function coreOptions(where, options) {
     ...framingOptions(options.transport || TBufferedTransport, options.protocol || TBinaryProtocol, options.maxFrameSize),
     timeout: options.timeout || undefined,
     // Reconnect only when max_attempts is set, as the original; TLS too (it could not).
-    reconnect: attempts ? { preset: 'thrift', maxAttempts: attempts, maxDelay, budget } : false,
+    reconnect: attempts ? reconnectSchedule({ maxAttempts: attempts, maxDelay, budget }) : false,
   };
 }
 

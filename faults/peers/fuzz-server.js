@@ -68,7 +68,7 @@ function coreEcho(framing) {
 
 function webServer() {
   return new Promise((resolve) => {
-    const server = new (ck().WebServer)({ services: ['/rpc'] });
+    const server = new (ck().WebServer)({ websocket: true });
     server.on('error', record);
     server.on('request', (req) => req.respond(200, req.body));
     server.on('connection', (conn) => {

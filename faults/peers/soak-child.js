@@ -72,7 +72,7 @@ async function setup() {
       };
     }
     case 'ws': {
-      const server = new ck.WebServer({ services: ['/rpc'] });
+      const server = new ck.WebServer({ websocket: true });
       server.on('connection', echo);
       await listen(server, 0, '127.0.0.1');
       const { port } = server.address();

@@ -68,7 +68,7 @@ unix.listen(sock, () => {
 });
 
 // 4. A web server and an HTTP client keeping requests out.
-const web = new ck.WebServer({ services: ['/rpc'] });
+const web = new ck.WebServer({ websocket: true });
 quiet(web);
 web.on('request', (req) => req.respond(200, req.body));
 web.listen(0, '127.0.0.1', () => {

@@ -355,9 +355,9 @@ async function smugglingCheck(subject, port, report) {
 async function webChecks(report) {
   const layout = filesLayout();
   try {
-    const web = new ck.WebServer({ services: ['/rpc'], files: layout.root });
+    const web = new ck.WebServer({ websocket: true, files: { root: layout.root } });
     web.on('error', () => {});
-    web.on('request', (req) => req.respond(200, `served ${req.service} ${req.body.length}`));
+    web.on('request', (req) => req.respond(200, `served ${req.path} ${req.body.length}`));
     const { port } = await listen(web, 0, '127.0.0.1');
     await filesCheck('connkit WebServer files', port, layout, report);
     await smugglingCheck('connkit WebServer smuggling', port, report);

@@ -1,25 +1,49 @@
 //! Framing: turning a byte stream into frames and frames back into bytes.
 //!
+//! The framings here are generic (raw, delimited, length-prefixed, WebSocket);
+//! protocol-specific ones come from `crate::packs` through [`Scan`] and [`Transcode`].
 //! A [`Codec`] is chosen per connection. Decoding is incremental: the driver appends
 //! whatever the socket gave it to one buffer and asks the decoder for every complete
 //! frame in it, so a frame split across reads, or many frames in one read, cost the same.
 
 mod delimited;
 mod length;
-pub mod mdsf;
-mod thrift;
 pub mod ws;
 
 #[cfg(test)]
 mod props;
 
+use std::sync::Arc;
+
 use bytes::{Bytes, BytesMut};
 
 pub use delimited::Delimited;
 pub use length::LengthPrefixed;
-pub use mdsf::Jstp;
-pub use thrift::{Protocol as ThriftProtocol, ThriftMessages};
 pub use ws::WebSocket;
+
+/// Messages whose end only their protocol knows, found by walking their structure.
+/// State is per connection: [`Scan::fresh`] makes one with the same settings.
+pub trait Scan: Send + Sync + std::fmt::Debug {
+  /// Removes the next complete message from the front of `buf`, if there is one.
+  fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, FrameError>;
+  /// Appends `payload`, one whole message, to `out`.
+  fn encode(&self, payload: &[u8], out: &mut BytesMut) -> Result<(), FrameError>;
+  /// The same settings, nothing scanned.
+  fn fresh(&self) -> Box<dyn Scan>;
+}
+
+impl Clone for Box<dyn Scan> {
+  /// A copy starts afresh: half-scanned state belongs to its connection alone.
+  fn clone(&self) -> Self {
+    self.fresh()
+  }
+}
+
+/// Rewrites each incoming frame (a protocol's text into JSON, say); what JS writes
+/// goes out as it is.
+pub trait Transcode: Send + Sync + std::fmt::Debug {
+  fn transcode(&self, frame: Bytes) -> Result<Bytes, FrameError>;
+}
 
 /// Makes room for `missing` more bytes that a frame's header says are coming, but
 /// never more than what has arrived (or 64 KiB): a peer's claim is not a reason to
@@ -64,10 +88,10 @@ pub enum Codec {
   Raw,
   Delimited(Delimited),
   LengthPrefixed(LengthPrefixed),
-  /// NUL-terminated mdsf messages, delivered as JSON text.
-  Jstp(Jstp),
-  /// Thrift messages on an unframed stream, found by walking their structure.
-  Thrift(ThriftMessages),
+  /// Messages on an unframed stream, found by a protocol pack's scanner.
+  Scanned(Box<dyn Scan>),
+  /// Another codec's frames, each rewritten by a protocol pack.
+  Transcoded(Box<Codec>, Arc<dyn Transcode>),
   /// WebSocket messages, optionally carrying another codec's frames.
   WebSocket(WebSocket),
 }
@@ -81,8 +105,8 @@ impl Codec {
       Codec::Raw => Ok(Some(buf.split().freeze())),
       Codec::Delimited(c) => c.decode(buf),
       Codec::LengthPrefixed(c) => c.decode(buf),
-      Codec::Jstp(c) => c.decode(buf),
-      Codec::Thrift(c) => c.decode(buf),
+      Codec::Scanned(c) => c.decode(buf),
+      Codec::Transcoded(framing, pack) => framing.decode(buf)?.map(|frame| pack.transcode(frame)).transpose(),
       Codec::WebSocket(c) => c.decode(buf),
     }
   }
@@ -96,8 +120,8 @@ impl Codec {
       }
       Codec::Delimited(c) => c.encode(payload, out),
       Codec::LengthPrefixed(c) => c.encode(payload, out),
-      Codec::Jstp(c) => c.encode(payload, out),
-      Codec::Thrift(c) => c.encode(payload, out),
+      Codec::Scanned(c) => c.encode(payload, out),
+      Codec::Transcoded(framing, _) => framing.encode(payload, out),
       Codec::WebSocket(c) => c.encode(payload, out),
     }
   }
@@ -106,6 +130,7 @@ impl Codec {
   pub fn take_replies(&mut self) -> Option<Bytes> {
     match self {
       Codec::WebSocket(c) => c.take_replies(),
+      Codec::Transcoded(framing, _) => framing.take_replies(),
       _ => None,
     }
   }
@@ -118,9 +143,18 @@ impl Codec {
       Codec::Raw => Codec::Raw,
       Codec::Delimited(c) => Codec::Delimited(c.for_connection()),
       Codec::LengthPrefixed(c) => Codec::LengthPrefixed(c.clone()), // stateless
-      Codec::Jstp(c) => Codec::Jstp(c.for_connection()),
-      Codec::Thrift(c) => Codec::Thrift(c.for_connection()),
+      Codec::Scanned(c) => Codec::Scanned(c.fresh()),
+      Codec::Transcoded(framing, pack) => Codec::Transcoded(Box::new(framing.for_connection()), pack.clone()),
       Codec::WebSocket(c) => Codec::WebSocket(c.for_connection()),
+    }
+  }
+
+  /// The WebSocket framing underneath, if any (a transcoder may wrap it).
+  pub fn websocket(&self) -> Option<&WebSocket> {
+    match self {
+      Codec::WebSocket(ws) => Some(ws),
+      Codec::Transcoded(framing, _) => framing.websocket(),
+      _ => None,
     }
   }
 

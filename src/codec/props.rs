@@ -28,10 +28,10 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 use serde_json::{json, Value};
 
-use super::mdsf::{self, MAX_DEPTH as MDSF_MAX_DEPTH};
-use super::thrift::MAX_DEPTH as THRIFT_MAX_DEPTH;
 use super::ws::Role;
-use super::{Codec, Delimited, FrameError, Jstp, LengthPrefixed, ThriftMessages, ThriftProtocol, WebSocket, DEFAULT_MAX_FRAME};
+use super::{Codec, Delimited, FrameError, LengthPrefixed, WebSocket, DEFAULT_MAX_FRAME};
+use crate::packs::mdsf::{self, Mdsf, MAX_DEPTH as MDSF_MAX_DEPTH};
+use crate::packs::thrift::{Protocol as ThriftProtocol, ThriftMessages, MAX_DEPTH as THRIFT_MAX_DEPTH};
 
 // ---------------------------------------------------------------------------------
 // Allocation watching.
@@ -997,7 +997,7 @@ fn the_json_checker_checks() {
 }
 
 fn jstp(max: usize) -> Codec {
-  Codec::Jstp(Jstp::new(max))
+  Codec::Transcoded(Box::new(Codec::Delimited(Delimited::new(vec![0], max))), std::sync::Arc::new(Mdsf))
 }
 
 /// A generated message rendered, damaged (`mutations`) or not.
@@ -1429,7 +1429,7 @@ fn protocol() -> impl Strategy<Value = ThriftProtocol> {
 }
 
 fn thrift(protocol: ThriftProtocol, max: usize) -> Codec {
-  Codec::Thrift(ThriftMessages::new(protocol, max))
+  Codec::Scanned(Box::new(ThriftMessages::new(protocol, max)))
 }
 
 fn thrift_wire() -> impl Strategy<Value = (ThriftProtocol, Vec<Vec<u8>>)> {

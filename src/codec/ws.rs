@@ -1,6 +1,7 @@
 //! WebSocket framing (RFC 6455 §5) as a codec. Each frame written from JS leaves as
-//! one message; messages read are handed on whole or, with an inner codec, fed to it
-//! as one byte stream (thrift then finds its message boundaries across them).
+//! one message (text or binary, cut into fragments above a size if asked); messages
+//! read are handed on whole or, with an inner codec, fed to it as one byte stream (a
+//! scanner then finds its message boundaries across them).
 //! Control frames are answered here: a ping with a pong, a close with a close.
 //! The opening handshake belongs to the transport (`transport::ws`).
 
@@ -25,14 +26,29 @@ pub enum Role {
 const NO_STATUS: u16 = 1005;
 const MAX_CONTROL: usize = 125;
 
+/// What the messages written go out as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Messages {
+  Binary,
+  Text,
+  /// As the last message read was: a server answering the way it was asked.
+  AsAsked,
+}
+
 #[derive(Debug, Clone)]
 pub struct WebSocket {
   role: Role,
   inner: Option<Box<Codec>>,
   max: usize,
-  /// Whether the last message read was text: a server answers the way it was asked,
-  /// as thrift's web server does. Shared by one connection's encoder and decoder.
+  messages: Messages,
+  /// Messages written above this size leave in fragments of it.
+  fragment: Option<usize>,
+  /// Whether the last message read was text, for [`Messages::AsAsked`]. Shared by
+  /// one connection's encoder and decoder.
   text: Arc<AtomicBool>,
+  /// We sent our close frame: the peer's close then answers it, and is not answered
+  /// again (§5.5.1: one close frame each way). Shared as `text` is.
+  sent_close: Arc<AtomicBool>,
   /// Payload read and not yet handed on (an unfinished message, or bytes the inner
   /// codec has not framed yet).
   message: BytesMut,
@@ -43,21 +59,33 @@ pub struct WebSocket {
 }
 
 impl WebSocket {
+  /// Binary messages from a client; a server answers as it is asked.
   pub fn new(role: Role, inner: Option<Codec>, max: usize) -> Self {
+    let messages = if role == Role::Server { Messages::AsAsked } else { Messages::Binary };
     WebSocket {
       role,
       inner: inner.map(Box::new),
       max,
+      messages,
+      fragment: None,
       text: Arc::default(),
+      sent_close: Arc::default(),
       message: BytesMut::new(),
       fragmented: false,
       replies: BytesMut::new(),
     }
   }
 
+  /// Messages written go out as `messages`, in fragments of `fragment` bytes above that.
+  pub fn sending(mut self, messages: Messages, fragment: Option<usize>) -> Self {
+    self.messages = messages;
+    self.fragment = fragment.filter(|&f| f > 0);
+    self
+  }
+
   /// The same settings with state of its own, for a new connection.
   pub fn for_connection(&self) -> Self {
-    WebSocket::new(self.role, self.inner.as_deref().map(Codec::for_connection), self.max)
+    WebSocket::new(self.role, self.inner.as_deref().map(Codec::for_connection), self.max).sending(self.messages, self.fragment)
   }
 
   pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
@@ -106,14 +134,16 @@ impl WebSocket {
             return Ok(Some(self.message.split().freeze()));
           }
         }
-        OpCode::Control(Control::Ping) => frame(self.role, OpCode::Control(Control::Pong), &payload, &mut self.replies),
+        OpCode::Control(Control::Ping) => frame(self.role, OpCode::Control(Control::Pong), true, &payload, &mut self.replies),
         OpCode::Control(Control::Close) => {
           let (code, reason) = match payload.len() {
             0 => (NO_STATUS, String::new()),
             1 => return Err(malformed("close frame with a one-byte body")),
             _ => (u16::from_be_bytes([payload[0], payload[1]]), String::from_utf8_lossy(&payload[2..]).into_owned()),
           };
-          close_frame(self.role, (code != NO_STATUS).then_some(code), "", &mut self.replies);
+          if !self.sent_close.swap(true, Ordering::Relaxed) {
+            close_frame(self.role, (code != NO_STATUS).then_some(code), "", &mut self.replies);
+          }
           return Err(FrameError::Closed { code, reason });
         }
         OpCode::Control(_) => {} // pong: nothing to do
@@ -127,20 +157,45 @@ impl WebSocket {
   }
 
   pub fn encode(&self, payload: &[u8], out: &mut BytesMut) -> Result<(), FrameError> {
-    let opcode = OpCode::Data(if self.role == Role::Server && self.text.load(Ordering::Relaxed) { Data::Text } else { Data::Binary });
+    let text = match self.messages {
+      Messages::Binary => false,
+      Messages::Text => true,
+      Messages::AsAsked => self.text.load(Ordering::Relaxed),
+    };
+    let opcode = OpCode::Data(if text { Data::Text } else { Data::Binary });
     match &self.inner {
-      None => frame(self.role, opcode, payload, out),
+      None => self.message(opcode, payload, out),
       Some(inner) => {
         let mut framed = BytesMut::with_capacity(payload.len() + 8);
         inner.encode(payload, &mut framed)?;
-        frame(self.role, opcode, &framed, out);
+        self.message(opcode, &framed, out);
       }
     }
     Ok(())
   }
 
+  /// One message: a single frame, or fragments (§5.4) when it is over the size.
+  fn message(&self, opcode: OpCode, payload: &[u8], out: &mut BytesMut) {
+    let size = match self.fragment {
+      Some(size) if payload.len() > size => size,
+      _ => return frame(self.role, opcode, true, payload, out),
+    };
+    let mut pieces = payload.chunks(size).peekable();
+    let mut opcode = opcode;
+    while let Some(piece) = pieces.next() {
+      frame(self.role, opcode, pieces.peek().is_none(), piece, out);
+      opcode = OpCode::Data(Data::Continue);
+    }
+  }
+
+  /// A new session (a reconnected socket) starts with no close sent.
+  pub fn reopened(&self) {
+    self.sent_close.store(false, Ordering::Relaxed);
+  }
+
   /// A close frame: `code` (none: an empty body) and `reason`.
   pub fn close_frame(&self, code: Option<u16>, reason: &str, out: &mut BytesMut) {
+    self.sent_close.store(true, Ordering::Relaxed);
     close_frame(self.role, code, reason, out);
   }
 }
@@ -156,13 +211,13 @@ fn close_frame(role: Role, code: Option<u16>, reason: &str, out: &mut BytesMut) 
     }
     body.extend_from_slice(&reason.as_bytes()[..end]);
   }
-  frame(role, OpCode::Control(Control::Close), &body, out);
+  frame(role, OpCode::Control(Control::Close), true, &body, out);
 }
 
-/// Appends one final frame; a client's is masked with a fresh key.
-fn frame(role: Role, opcode: OpCode, payload: &[u8], out: &mut BytesMut) {
+/// Appends one frame; a client's is masked with a fresh key.
+fn frame(role: Role, opcode: OpCode, is_final: bool, payload: &[u8], out: &mut BytesMut) {
   let mask = (role == Role::Client).then(|| fastrand::u32(..).to_ne_bytes());
-  let header = FrameHeader { is_final: true, rsv1: false, rsv2: false, rsv3: false, opcode, mask };
+  let header = FrameHeader { is_final, rsv1: false, rsv2: false, rsv3: false, opcode, mask };
   out.reserve(header.len(payload.len() as u64) + payload.len());
   header.format(payload.len() as u64, &mut BufMut::writer(&mut *out)).expect("a BytesMut takes any write");
   let at = out.len();
@@ -193,7 +248,7 @@ fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
 mod tests {
   use super::*;
   use crate::codec::tests::{decode_all_splits, feed};
-  use crate::codec::{ThriftMessages, ThriftProtocol};
+  use crate::packs::thrift::{Protocol as ThriftProtocol, ThriftMessages};
 
   fn client() -> WebSocket {
     WebSocket::new(Role::Client, None, 1 << 20)
@@ -260,6 +315,23 @@ mod tests {
     assert_eq!(&s.take_replies().unwrap()[..], &[0x88, 0x00]);
   }
 
+  /// The peer's close answering ours is not answered again: one close each way.
+  #[test]
+  fn a_close_answering_ours_gets_no_answer() {
+    let s = server();
+    let encoder = s.clone();
+    let mut decoder = s;
+    encoder.close_frame(Some(1000), "Normal connection closure", &mut BytesMut::new());
+    let mut buf = BytesMut::from(&[0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2][..]);
+    assert_eq!(decoder.decode(&mut buf), Err(FrameError::Closed { code: 1000, reason: String::new() }));
+    assert_eq!(decoder.take_replies(), None);
+    // A later session of the same connection answers again.
+    encoder.reopened();
+    let mut buf = BytesMut::from(&[0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2][..]);
+    assert!(decoder.decode(&mut buf).is_err());
+    assert!(decoder.take_replies().is_some());
+  }
+
   #[test]
   fn bad_frames_fail_precisely() {
     let bad = |bytes: &[u8]| server().decode(&mut BytesMut::from(bytes));
@@ -286,7 +358,7 @@ mod tests {
     let sender = client();
     let mut wire = encoded(&sender, &a[..5]);
     wire.extend(encoded(&sender, &[&a[5..], &b[..]].concat()));
-    let inner = Codec::Thrift(ThriftMessages::new(ThriftProtocol::Binary, 1 << 20));
+    let inner = Codec::Scanned(Box::new(ThriftMessages::new(ThriftProtocol::Binary, 1 << 20)));
     let frames = decode_all_splits(|| Codec::WebSocket(WebSocket::new(Role::Server, Some(inner.clone()), 1 << 20)), &wire);
     assert_eq!(frames, vec![a, b]);
   }

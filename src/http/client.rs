@@ -23,7 +23,7 @@ use tokio::sync::{watch, Semaphore};
 use super::collect;
 use crate::bridge::{Bridge, Kind};
 use crate::guard::{guarded, panic_error};
-use crate::error::CoreError;
+use crate::error::{Code, CoreError};
 use crate::runtime;
 use crate::transport::dial::{self, Route};
 use crate::transport::Stream;
@@ -153,7 +153,7 @@ impl Client {
       req = req.header(name, value);
     }
     let length = body.len();
-    let mut req = req.body(Full::new(body)).map_err(|e| CoreError::new("ERR_INVALID_ARG_VALUE", format!("invalid HTTP request: {e}")))?;
+    let mut req = req.body(Full::new(body)).map_err(|e| CoreError::new(Code::InvalidArgument, format!("invalid HTTP request: {e}")))?;
     // The body's length is the core's to say, whatever the headers given.
     req.headers_mut().insert(header::CONTENT_LENGTH, length.into());
     // Requests leave in the order they were made, whichever connection each found
@@ -275,7 +275,7 @@ impl Drop for Turn<'_> {
 }
 
 fn timed_out(t: Duration) -> CoreError {
-  let mut e = CoreError::new("ETIMEDOUT", format!("HTTP request timed out after {} ms", t.as_millis()));
+  let mut e = CoreError::new(Code::TimedOut, format!("HTTP request timed out after {} ms", t.as_millis()));
   e.syscall = Some("read");
   e
 }

@@ -8,7 +8,7 @@ pub mod server;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 
-use crate::error::CoreError;
+use crate::error::{Code, CoreError};
 
 /// Reads a whole body of at most `max` bytes.
 async fn collect<B>(body: B, max: usize) -> Result<Bytes, CoreError>
@@ -18,11 +18,11 @@ where
   match Limited::new(body, max).collect().await {
     Ok(collected) => Ok(collected.to_bytes()),
     Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-      Err(CoreError::new("ERR_HTTP_BODY_TOO_LARGE", format!("HTTP body exceeds the maximum of {max} bytes")))
+      Err(CoreError::new(Code::HttpBodyTooLarge, format!("HTTP body exceeds the maximum of {max} bytes")))
     }
     Err(e) => Err(match e.downcast::<hyper::Error>() {
       Ok(e) => CoreError::from_hyper(&e),
-      Err(e) => CoreError::new("ERR_HTTP", e.to_string()),
+      Err(e) => CoreError::new(Code::Http, e.to_string()),
     }),
   }
 }

@@ -22,7 +22,7 @@ use super::uv::{self, Uv};
 use crate::bridge::{self, Kind, ReaderOp};
 use crate::codec::{Codec, FrameError};
 use crate::conn::{Control, ReadEnd, ReadHandoff, Shared};
-use crate::error::CoreError;
+use crate::error::{Code, CoreError};
 use crate::guard::panic_error;
 
 /// Read at most this much per readable event, so one busy socket cannot starve the loop.
@@ -107,7 +107,7 @@ impl Readers {
           // Cannot poll it here: let the driver know reading is over for this socket.
           r.shared.control(Control::ReadEnded {
             generation: r.generation,
-            end: ReadEnd::Failed(CoreError::new("ERR_IO", "cannot poll the socket")),
+            end: ReadEnd::Failed(CoreError::new(Code::Io, "cannot poll the socket")),
           });
           drop(Box::from_raw(reader));
           return;

@@ -1,5 +1,7 @@
-//! JSTP: NUL-terminated messages in mdsf (the JavaScript object-literal subset of
-//! @metarhia/jstp), handed to JS as JSON text so that `JSON.parse` reads them.
+//! mdsf, the JavaScript object-literal subset JSTP (@metarhia/jstp) writes its
+//! messages in, rewritten as JSON text so that JS reads them with `JSON.parse`. A
+//! transcoder: whatever frames the messages (NULs on a stream, WebSocket messages),
+//! each frame is one message.
 //!
 //! The grammar is the one mdsf 1.1.1's JavaScript parser accepts, plus `NaN` and
 //! `Infinity` (its stringifier writes them) and `0X`/`0O`/`0B`. It is looser about
@@ -11,9 +13,9 @@
 
 use std::io::Write;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
-use super::{Delimited, FrameError};
+use crate::codec::{FrameError, Transcode};
 
 /// Deepest nesting of objects and arrays, the message's own object included.
 pub const MAX_DEPTH: usize = 10_000;
@@ -45,34 +47,18 @@ impl From<MdsfError> for FrameError {
   }
 }
 
-#[derive(Debug, Clone)]
-pub struct Jstp {
-  framing: Delimited,
-}
+/// Each frame, one mdsf message, as JSON text (see [`transcode`]).
+#[derive(Debug)]
+pub struct Mdsf;
 
-impl Jstp {
-  pub fn new(max_frame: usize) -> Self {
-    Jstp { framing: Delimited::new(vec![0], max_frame) }
-  }
-
-  /// The same settings, nothing scanned.
-  pub fn for_connection(&self) -> Self {
-    Jstp { framing: self.framing.for_connection() }
-  }
-
-  /// The next message as JSON text (see [`transcode`]).
-  pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
-    let Some(frame) = self.framing.decode(buf)? else { return Ok(None) };
+impl Transcode for Mdsf {
+  fn transcode(&self, frame: Bytes) -> Result<Bytes, FrameError> {
     // As the original's stream decoder does: bad UTF-8 becomes U+FFFD, not an error.
-    Ok(Some(transcode(&String::from_utf8_lossy(&frame))?))
-  }
-
-  pub fn encode(&self, payload: &[u8], out: &mut BytesMut) -> Result<(), FrameError> {
-    self.framing.encode(payload, out)
+    Ok(transcode(&String::from_utf8_lossy(&frame))?)
   }
 }
 
-/// One message as the `jstp` codec delivers it: JSON text, led by `~` when it holds
+/// One message as the transcoder delivers it: JSON text, led by `~` when it holds
 /// sentinels.
 pub fn transcode(text: &str) -> Result<Bytes, MdsfError> {
   // Identifier keys gain quotes: a quarter more is a fair first guess.
@@ -604,6 +590,7 @@ fn is_proto(mut key: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
   use super::*;
+  use bytes::BytesMut;
   use crate::codec::tests::decode_all_splits;
   use crate::codec::Codec;
 
@@ -850,7 +837,7 @@ mod tests {
   }
 
   fn jstp() -> Codec {
-    Codec::Jstp(Jstp::new(64))
+    Codec::Transcoded(Box::new(Codec::Delimited(crate::codec::Delimited::new(vec![0], 64))), std::sync::Arc::new(Mdsf))
   }
 
   #[test]

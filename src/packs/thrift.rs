@@ -5,7 +5,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::FrameError;
+use crate::codec::{reserve_claimed, FrameError, Scan};
 
 /// Deepest nesting of structs and containers, the message's own struct included:
 /// Thrift's default recursion limit.
@@ -147,13 +147,14 @@ impl ThriftMessages {
   pub fn new(protocol: Protocol, max_frame: usize) -> Self {
     ThriftMessages { protocol, max_frame, pos: 0, part: Part::Header, parents: Vec::new() }
   }
+}
 
-  /// The same settings, nothing scanned.
-  pub fn for_connection(&self) -> Self {
-    ThriftMessages::new(self.protocol, self.max_frame)
+impl Scan for ThriftMessages {
+  fn fresh(&self) -> Box<dyn Scan> {
+    Box::new(ThriftMessages::new(self.protocol, self.max_frame))
   }
 
-  pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+  fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
     let mut r = Reader { buf: &buf[..], at: self.pos, max_frame: self.max_frame };
     loop {
       match self.token(&mut r) {
@@ -166,7 +167,7 @@ impl ThriftMessages {
         Err(Halt::Incomplete) => {
           // Bytes already declared (a string's, say) are coming: make room for them.
           if self.pos > buf.len() {
-            super::reserve_claimed(buf, self.pos - buf.len());
+            reserve_claimed(buf, self.pos - buf.len());
           }
           return Ok(None);
         }
@@ -178,14 +179,16 @@ impl ThriftMessages {
     Ok(Some(buf.split_to(len).freeze()))
   }
 
-  pub fn encode(&self, payload: &[u8], out: &mut BytesMut) -> Result<(), FrameError> {
+  fn encode(&self, payload: &[u8], out: &mut BytesMut) -> Result<(), FrameError> {
     if payload.len() > self.max_frame {
       return Err(FrameError::TooLarge { size: payload.len(), max: self.max_frame });
     }
     out.extend_from_slice(payload);
     Ok(())
   }
+}
 
+impl ThriftMessages {
   /// Scans the token at `r.at`, changing no state unless all of it is there; returns
   /// whether it ended the message.
   fn token(&mut self, r: &mut Reader) -> Result<bool, Halt> {
@@ -596,7 +599,7 @@ mod tests {
   }
 
   fn codec(protocol: Protocol) -> impl Fn() -> Codec {
-    move || Codec::Thrift(ThriftMessages::new(protocol, 1 << 20))
+    move || Codec::Scanned(Box::new(ThriftMessages::new(protocol, 1 << 20)))
   }
 
   fn decode_whole(protocol: Protocol, max: usize, wire: &[u8]) -> Result<Option<Bytes>, FrameError> {
@@ -1028,7 +1031,7 @@ mod tests {
 
   #[test]
   fn codec_passes_messages_through_and_limits_their_size() {
-    let c = Codec::Thrift(ThriftMessages::new(Protocol::Compact, 4));
+    let c = Codec::Scanned(Box::new(ThriftMessages::new(Protocol::Compact, 4)));
     assert!(c.is_framed());
     let mut out = BytesMut::new();
     c.encode(&[0x82, 0x21, 0, 0], &mut out).unwrap();

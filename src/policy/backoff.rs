@@ -1,7 +1,9 @@
 //! The reconnect schedule shared by every face.
 //!
 //! One engine, parameterised enough to reproduce each original package's schedule to
-//! the millisecond (see the `*_schedule` tests), plus a jittered exponential default.
+//! the millisecond (the tests below replay their loops), plus a jittered exponential
+//! default. The engine knows no package: each face passes its schedule as plain
+//! parameters (`faces/*/schedule.js`).
 //!
 //! Vocabulary: an *attempt* is one try to connect; a *delay* is the wait before it.
 //! The schedule advances on every failed attempt and restarts after a success.
@@ -167,18 +169,17 @@ impl Backoff {
   }
 }
 
-/// Each original's schedule, as the faces configure the engine.
-pub mod schedules {
+#[cfg(test)]
+mod tests {
   use super::*;
 
-  /// thrift 0.24 `Connection`: 150 ms grown by 1.7 before the first wait (so 255 ms),
-  /// floored, snapping to `retry_max_delay`; `max_attempts` and a `connect_timeout`
-  /// budget of total waiting.
-  pub fn thrift(max_attempts: Option<u32>, retry_max_delay: Option<f64>, budget_ms: Option<u64>) -> Policy {
+  /// Snapping growth: 150 ms grown by 1.7 before the first wait (so 255 ms),
+  /// floored, snapping to `max` once there (thrift 0.24's `Connection`).
+  fn snapping(max_attempts: Option<u32>, max_ms: Option<f64>, budget_ms: Option<u64>) -> Policy {
     Policy {
       initial_ms: 255.0,
       factor: 1.7,
-      max_ms: retry_max_delay.unwrap_or(f64::INFINITY),
+      max_ms: max_ms.unwrap_or(f64::INFINITY),
       cap: Cap::GrowBelowThenSnap,
       jitter: Jitter::None,
       max_attempts,
@@ -189,61 +190,46 @@ pub mod schedules {
     }
   }
 
-  /// @metarhia/jstp 2.x default reconnector: 1 s doubling to 32 s, plus 0..=1000 ms.
-  pub fn jstp() -> Policy {
+  /// Doubling from 1 s to 32 s plus 0..=1000 ms (@metarhia/jstp's default reconnector).
+  fn doubling_with_added_jitter() -> Policy {
     Policy {
       initial_ms: 1000.0,
-      factor: 2.0,
       max_ms: 32_000.0,
-      cap: Cap::Clamp,
       jitter: Jitter::Uniform { min: 0, max: 1000 },
-      max_attempts: None,
-      budget_ms: None,
       reset_ms: 1000.0,
-      drop_delay: None,
       integer_steps: true,
+      ..Policy::default()
     }
   }
 
-  /// connman 1.0: `backoff` starts at 10 and doubles before each wait while below
-  /// 128000; a successful connect sets it to 50 (so the next wait is 100 ms).
-  pub fn connman() -> Policy {
+  /// Doubling while below 128 s, keeping the overshoot; 20 ms first, 100 ms after a
+  /// drop (connman 1.0: `backoff` starts at 10, a connect sets it to 50).
+  fn growing_below() -> Policy {
     Policy {
       initial_ms: 20.0,
-      factor: 2.0,
       max_ms: 128_000.0,
       cap: Cap::GrowBelow,
       jitter: Jitter::None,
-      max_attempts: None,
-      budget_ms: None,
       reset_ms: 100.0,
-      drop_delay: None,
       integer_steps: true,
+      ..Policy::default()
     }
   }
 
-  /// @crussell52/socket-ipc 0.4: failed attempts wait `retryDelay` (uniform in
-  /// `[min, max]`); the first wait after a drop is `reconnectDelay`.
-  pub fn socket_ipc(retry: (u64, u64), reconnect: (u64, u64)) -> Policy {
+  /// A fixed wait drawn from `retry`, and a first wait after a drop drawn from
+  /// `reconnect` (@crussell52/socket-ipc's `retryDelay` and `reconnectDelay`).
+  fn fixed_with_drop_delay(retry: (u64, u64), reconnect: (u64, u64)) -> Policy {
     Policy {
       initial_ms: retry.0 as f64,
       factor: 1.0,
       max_ms: retry.0 as f64,
-      cap: Cap::Clamp,
-      jitter: Jitter::Uniform { min: 0, max: retry.1.saturating_sub(retry.0) },
-      max_attempts: None,
-      budget_ms: None,
+      jitter: Jitter::Uniform { min: 0, max: retry.1 - retry.0 },
       reset_ms: retry.0 as f64,
       drop_delay: Some(reconnect),
       integer_steps: true,
+      ..Policy::default()
     }
   }
-}
-
-#[cfg(test)]
-mod tests {
-  use super::schedules::*;
-  use super::*;
 
   fn delays(b: &mut Backoff, n: usize) -> Vec<u64> {
     (0..n)
@@ -256,7 +242,7 @@ mod tests {
 
   /// The original's loop, transcribed: `retry_delay` starts at 150 and each
   /// `connection_gone` either snaps it to the max or grows it before waiting.
-  fn thrift_reference(max: Option<u64>, n: usize) -> Vec<u64> {
+  fn snapping_reference(max: Option<u64>, n: usize) -> Vec<u64> {
     let mut d = 150u64;
     (0..n)
       .map(|_| {
@@ -270,39 +256,39 @@ mod tests {
   }
 
   #[test]
-  fn thrift_schedule() {
-    let mut b = Backoff::new(thrift(None, None, None));
-    assert_eq!(delays(&mut b, 12), thrift_reference(None, 12));
-    assert_eq!(&delays(&mut Backoff::new(thrift(None, None, None)), 3), &[255, 433, 736]);
-    let mut capped = Backoff::new(thrift(None, Some(1000.0), None));
+  fn snapping_growth_replays_the_original_loop() {
+    let mut b = Backoff::new(snapping(None, None, None));
+    assert_eq!(delays(&mut b, 12), snapping_reference(None, 12));
+    assert_eq!(&delays(&mut Backoff::new(snapping(None, None, None)), 3), &[255, 433, 736]);
+    let mut capped = Backoff::new(snapping(None, Some(1000.0), None));
     // 736 < 1000 grows to 1251 once, then snaps to 1000: the original's overshoot.
-    assert_eq!(delays(&mut capped, 6), thrift_reference(Some(1000), 6));
-    assert_eq!(delays(&mut Backoff::new(thrift(None, Some(1000.0), None)), 6), vec![255, 433, 736, 1251, 1000, 1000]);
+    assert_eq!(delays(&mut capped, 6), snapping_reference(Some(1000), 6));
+    assert_eq!(delays(&mut Backoff::new(snapping(None, Some(1000.0), None)), 6), vec![255, 433, 736, 1251, 1000, 1000]);
   }
 
   #[test]
-  fn thrift_attempts_and_budget() {
-    let mut b = Backoff::new(thrift(Some(2), None, None));
+  fn attempts_and_budget_give_up() {
+    let mut b = Backoff::new(snapping(Some(2), None, None));
     assert!(matches!(b.failed(), Next::Retry { attempt: 1, .. }));
     assert!(matches!(b.failed(), Next::Retry { attempt: 2, .. }));
     assert_eq!(b.failed(), Next::GiveUp);
     // Budget: after waiting 255 + 433 = 688 >= 600 the attempt is not made.
-    let mut b = Backoff::new(thrift(None, None, Some(600)));
+    let mut b = Backoff::new(snapping(None, None, Some(600)));
     assert_eq!(delays(&mut b, 1), vec![255]);
     assert!(!b.over_budget());
     assert_eq!(delays(&mut b, 1), vec![433]);
     assert!(b.over_budget());
     assert_eq!(b.failed(), Next::GiveUp);
     // A success restores the attempts.
-    let mut b = Backoff::new(thrift(Some(1), None, None));
+    let mut b = Backoff::new(snapping(Some(1), None, None));
     b.failed();
     b.succeeded();
     assert_eq!(delays(&mut b, 2), vec![255, u64::MAX]);
   }
 
   #[test]
-  fn connman_schedule() {
-    let mut b = Backoff::new(connman());
+  fn growing_below_keeps_the_overshoot() {
+    let mut b = Backoff::new(growing_below());
     let got = delays(&mut b, 16);
     let mut want = Vec::new();
     let mut backoff = 10u64;
@@ -323,9 +309,9 @@ mod tests {
   }
 
   #[test]
-  fn jstp_schedule() {
+  fn doubling_with_added_jitter_stays_in_range() {
     for seed in 0..50 {
-      let mut b = Backoff::with_rng(jstp(), fastrand::Rng::with_seed(seed));
+      let mut b = Backoff::with_rng(doubling_with_added_jitter(), fastrand::Rng::with_seed(seed));
       let got = delays(&mut b, 8);
       let bases = [1000, 2000, 4000, 8000, 16000, 32000, 32000, 32000];
       for (g, base) in got.iter().zip(bases) {
@@ -338,8 +324,8 @@ mod tests {
   }
 
   #[test]
-  fn jstp_jitter_covers_the_range() {
-    let mut b = Backoff::with_rng(jstp(), fastrand::Rng::with_seed(7));
+  fn added_jitter_covers_the_range() {
+    let mut b = Backoff::with_rng(doubling_with_added_jitter(), fastrand::Rng::with_seed(7));
     let mut seen = (u64::MAX, 0);
     for _ in 0..2000 {
       b.succeeded();
@@ -350,13 +336,13 @@ mod tests {
   }
 
   #[test]
-  fn socket_ipc_schedule() {
-    let mut b = Backoff::new(socket_ipc((1000, 1000), (100, 100)));
+  fn drop_delay_comes_once_after_a_drop() {
+    let mut b = Backoff::new(fixed_with_drop_delay((1000, 1000), (100, 100)));
     assert_eq!(delays(&mut b, 3), vec![1000, 1000, 1000]);
     b.succeeded();
     // A drop waits reconnectDelay once, then failures wait retryDelay again.
     assert_eq!(delays(&mut b, 3), vec![100, 1000, 1000]);
-    let mut r = Backoff::with_rng(socket_ipc((50, 70), (5, 9)), fastrand::Rng::with_seed(1));
+    let mut r = Backoff::with_rng(fixed_with_drop_delay((50, 70), (5, 9)), fastrand::Rng::with_seed(1));
     for d in delays(&mut r, 200) {
       assert!((50..=70).contains(&d));
     }

@@ -12,7 +12,7 @@ use tokio_rustls::TlsConnector;
 
 use super::stdio::{self, ChildProcess};
 use super::{ws, Stream};
-use crate::error::CoreError;
+use crate::error::{Code, CoreError};
 
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -101,7 +101,7 @@ async fn open(target: &Target, tls: Option<&Tls>) -> Result<Dialed, CoreError> {
 /// A name that does not resolve fails as Node's does: `getaddrinfo ENOTFOUND host`.
 async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, CoreError> {
   let addrs = resolve(host, port).await.ok_or_else(|| {
-    let mut e = CoreError::new("ENOTFOUND", format!("getaddrinfo ENOTFOUND {host}"));
+    let mut e = CoreError::new(Code::NotFound, format!("getaddrinfo ENOTFOUND {host}"));
     e.syscall = Some("getaddrinfo");
     e
   })?;
@@ -141,19 +141,31 @@ async fn resolve(host: &str, port: u16) -> Option<Vec<SocketAddr>> {
   addrs.clone()
 }
 
-/// rustls reports certificate problems as `InvalidData` carrying a rustls error.
+/// rustls reports its failures as `InvalidData` carrying a rustls error; those about
+/// the peer's certificate get their own code.
 pub(super) fn tls_error(e: &std::io::Error) -> CoreError {
-  let detail = e.get_ref().map(|inner| inner.to_string()).unwrap_or_else(|| e.to_string());
-  let code = if detail.contains("certificate") || detail.contains("Certificate") {
-    "ERR_TLS_CERT_INVALID"
-  } else {
-    "ERR_TLS_HANDSHAKE"
+  use tokio_rustls::rustls::{AlertDescription as Alert, Error as Tls};
+  let inner = e.get_ref().and_then(|inner| inner.downcast_ref::<Tls>());
+  let code = match inner {
+    Some(Tls::InvalidCertificate(_) | Tls::NoCertificatesPresented | Tls::UnsupportedNameType) => Code::TlsCertInvalid,
+    // The peer refused our certificate.
+    Some(Tls::AlertReceived(
+      Alert::NoCertificate
+      | Alert::BadCertificate
+      | Alert::UnsupportedCertificate
+      | Alert::CertificateRevoked
+      | Alert::CertificateExpired
+      | Alert::CertificateUnknown
+      | Alert::CertificateRequired,
+    )) => Code::TlsCertInvalid,
+    _ => Code::TlsHandshake,
   };
+  let detail = e.get_ref().map(|inner| inner.to_string()).unwrap_or_else(|| e.to_string());
   CoreError::new(code, format!("TLS handshake failed: {detail}"))
 }
 
 fn timed_out(target: &Target) -> CoreError {
-  let mut e = CoreError::new("ETIMEDOUT", "connect ETIMEDOUT");
+  let mut e = CoreError::new(Code::TimedOut, "connect ETIMEDOUT");
   e.syscall = Some("connect");
   match target {
     Target::Tcp { host, port } => e.at(host.as_str(), Some(*port)),

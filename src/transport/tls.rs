@@ -10,7 +10,7 @@ use tokio_rustls::rustls::server::WebPkiClientVerifier;
 use tokio_rustls::rustls::sign::{CertifiedKey, SingleCertAndKey};
 use tokio_rustls::rustls::{self, ClientConfig, DigitallySignedStruct, InconsistentKeys, RootCertStore, ServerConfig, SignatureScheme};
 
-use crate::error::CoreError;
+use crate::error::{Code, CoreError};
 
 #[derive(Debug, Clone, Default)]
 pub struct TlsOptions {
@@ -29,7 +29,7 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 fn invalid(what: &str, detail: impl std::fmt::Display) -> CoreError {
-  CoreError::new("ERR_TLS_INVALID_OPTION", format!("invalid TLS {what}: {detail}"))
+  CoreError::new(Code::TlsInvalidOption, format!("invalid TLS {what}: {detail}"))
 }
 
 fn certs(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, CoreError> {

@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::tungstenite::handshake::{client::generate_key, derive_accept_key};
 
 use super::Stream;
-use crate::error::CoreError;
+use crate::error::{Code, CoreError};
 
 /// What a client asks for.
 #[derive(Debug, Clone)]
@@ -25,6 +25,9 @@ pub struct Handshake {
   pub path: String,
   /// Extra request headers, sent as given.
   pub headers: Vec<(String, String)>,
+  /// Subprotocols offered (`Sec-WebSocket-Protocol`); if any, the server must
+  /// choose one of them.
+  pub protocols: Vec<String>,
 }
 
 /// Upgrades a freshly dialed `stream` to a WebSocket.
@@ -36,7 +39,7 @@ pub async fn connect(stream: Stream, hs: &Handshake) -> Result<Stream, CoreError
     let _ = conn.with_upgrades().await;
   });
   let key = generate_key();
-  let invalid = |e: &dyn std::fmt::Display| CoreError::new("ERR_INVALID_ARG_VALUE", format!("invalid WebSocket request: {e}"));
+  let invalid = |e: &dyn std::fmt::Display| CoreError::new(Code::InvalidArgument, format!("invalid WebSocket request: {e}"));
   let mut req = Request::get(hs.path.as_str());
   for (name, value) in &hs.headers {
     req = req.header(name.as_str(), value.as_str());
@@ -50,14 +53,23 @@ pub async fn connect(stream: Stream, hs: &Handshake) -> Result<Stream, CoreError
   headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
   headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
   headers.insert(header::SEC_WEBSOCKET_KEY, HeaderValue::from_str(&key).map_err(|e| invalid(&e))?);
+  if !hs.protocols.is_empty() {
+    headers.insert(header::SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_str(&hs.protocols.join(", ")).map_err(|e| invalid(&e))?);
+  }
   let res = sender.send_request(req).await.map_err(failed)?;
   if res.status() != StatusCode::SWITCHING_PROTOCOLS {
     // The words of Node's `ws`, which thrift's WSConnection runs on.
-    return Err(CoreError::new("ERR_WS_HANDSHAKE", format!("Unexpected server response: {}", res.status().as_u16())));
+    return Err(CoreError::new(Code::WsHandshake, format!("Unexpected server response: {}", res.status().as_u16())));
   }
   let accept = res.headers().get(header::SEC_WEBSOCKET_ACCEPT).and_then(|v| v.to_str().ok());
   if accept != Some(derive_accept_key(key.as_bytes()).as_str()) {
-    return Err(CoreError::new("ERR_WS_HANDSHAKE", "Invalid Sec-WebSocket-Accept header"));
+    return Err(CoreError::new(Code::WsHandshake, "Invalid Sec-WebSocket-Accept header"));
+  }
+  if !hs.protocols.is_empty() {
+    let chosen = res.headers().get(header::SEC_WEBSOCKET_PROTOCOL).and_then(|v| v.to_str().ok());
+    if !chosen.is_some_and(|p| hs.protocols.iter().any(|o| o == p)) {
+      return Err(CoreError::new(Code::WsHandshake, "Server did not choose one of the subprotocols offered"));
+    }
   }
   unwrap(hyper::upgrade::on(res).await.map_err(failed)?)
 }
@@ -68,7 +80,7 @@ pub async fn connect(stream: Stream, hs: &Handshake) -> Result<Stream, CoreError
 pub fn unwrap(upgraded: hyper::upgrade::Upgraded) -> Result<Stream, CoreError> {
   let parts = upgraded
     .downcast::<TokioIo<Stream>>()
-    .map_err(|_| CoreError::new("ERR_WS_HANDSHAKE", "the upgraded connection is not a core stream"))?;
+    .map_err(|_| CoreError::new(Code::WsHandshake, "the upgraded connection is not a core stream"))?;
   let stream = parts.io.into_inner();
   Ok(if parts.read_buf.is_empty() { stream } else { Stream::Rewound(Box::new(Rewound { head: parts.read_buf, stream })) })
 }
@@ -120,6 +132,12 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
   has(header::UPGRADE, "websocket") && has(header::CONNECTION, "upgrade")
 }
 
+/// The first of `supported` that the request offers (`Sec-WebSocket-Protocol`).
+pub fn choose_protocol<'a>(headers: &HeaderMap, supported: &'a [String]) -> Option<&'a str> {
+  let offered: Vec<&str> = headers.get_all(header::SEC_WEBSOCKET_PROTOCOL).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim).collect();
+  supported.iter().find(|p| offered.contains(&p.as_str())).map(String::as_str)
+}
+
 /// The `Sec-WebSocket-Accept` answering a request's key; `None` if it has none.
 pub fn accept_key(headers: &HeaderMap) -> Option<HeaderValue> {
   let key = headers.get(header::SEC_WEBSOCKET_KEY)?;
@@ -129,8 +147,8 @@ pub fn accept_key(headers: &HeaderMap) -> Option<HeaderValue> {
 /// A handshake that failed: resets as such, anything else as a handshake error.
 fn failed(e: hyper::Error) -> CoreError {
   let mut err = CoreError::from_hyper(&e);
-  if err.code == "ERR_HTTP" {
-    err.code = "ERR_WS_HANDSHAKE".into();
+  if err.code == Code::Http {
+    err.code = Code::WsHandshake;
     err.message = format!("WebSocket handshake failed: {e}");
   }
   err
