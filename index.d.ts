@@ -188,6 +188,8 @@ export class Connection extends EventEmitter {
   setNoDelay(noDelay?: boolean): this;
   setKeepAlive(enable?: boolean, initialDelay?: number): this;
   setTimeout(timeout: number, callback?: () => void): this;
+  /** A 'heartbeat' event every `interval` ms while connected, on the core's timers (0: none). */
+  setHeartbeat(interval: number): this;
   ref(): this;
   unref(): this;
   address(): { address?: string; port?: number; family?: string };
@@ -199,7 +201,9 @@ export class Connection extends EventEmitter {
   /** closeWebSocket() was called, or the peer sent its close frame. */
   readonly closing: boolean;
 
-  on(event: 'connect' | 'ready' | 'end' | 'drain' | 'timeout' | 'finish', listener: () => void): this;
+  on(event: 'connect' | 'ready' | 'end' | 'drain' | 'timeout' | 'finish' | 'heartbeat', listener: () => void): this;
+  /** A reconnect attempt starts (with `reconnect.announce`). */
+  on(event: 'dialing', listener: (info: { attempt: number }) => void): this;
   on(event: 'data', listener: (data: Buffer | string) => void): this;
   on(event: 'frame', listener: (frame: Buffer | string) => void): this;
   on(event: 'error', listener: (error: ConnkitError) => void): this;
@@ -210,7 +214,8 @@ export class Connection extends EventEmitter {
   /** The peer closed its WebSocket; `end` follows. */
   on(event: 'closeframe', listener: (code: number, reason: string) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
-  once(event: 'connect' | 'ready' | 'end' | 'drain' | 'timeout' | 'finish', listener: () => void): this;
+  once(event: 'connect' | 'ready' | 'end' | 'drain' | 'timeout' | 'finish' | 'heartbeat', listener: () => void): this;
+  once(event: 'dialing', listener: (info: { attempt: number }) => void): this;
   once(event: 'data', listener: (data: Buffer | string) => void): this;
   once(event: 'frame', listener: (frame: Buffer | string) => void): this;
   once(event: 'error', listener: (error: ConnkitError) => void): this;

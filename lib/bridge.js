@@ -8,30 +8,18 @@
 const { EventEmitter } = require('node:events');
 const native = require('./native');
 
-// Event kinds, as in src/bridge/event.rs.
-const Kind = Object.freeze({
-  Connect: 1,
-  Data: 2,
-  Frame: 3,
-  End: 4,
-  Written: 5,
-  Timeout: 6,
-  Error: 7,
-  Reconnecting: 8,
-  Disconnect: 9,
-  Close: 10,
-  Exit: 11,
-  PeerClosed: 12,
-  Listening: 20,
-  Connection: 21,
-  ServerClose: 22,
-  Request: 23,
-  Drop: 24,
-  Response: 30,
-  RequestFailed: 31,
-});
+// What JS and the core agree on (event kinds, control ops, record formats, option
+// names), defined once in Rust (src/node/boundary.rs) and read here.
+const boundary = deepFreeze(JSON.parse(native.boundary()));
+const Kind = boundary.kinds;
+const Op = boundary.ops;
+const HEADER = boundary.eventHeader;
 
-const HEADER = 9;
+function deepFreeze(value) {
+  for (const v of Object.values(value)) if (v !== null && typeof v === 'object') deepFreeze(v);
+  return Object.freeze(value);
+}
+
 const handles = new Map();
 
 function rethrow(err) {
@@ -154,4 +142,4 @@ class Handle extends EventEmitter {
   }
 }
 
-module.exports = { Kind, register, unregister, handleOf, isDispatching, Handle, native };
+module.exports = { boundary, Kind, Op, register, unregister, handleOf, isDispatching, Handle, native };

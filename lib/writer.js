@@ -5,11 +5,14 @@
 // one early call for the tick's first KiB, see EARLY).
 // Record layout (little-endian): u32 id | u8 flags | u32 length | bytes.
 
-const { native, handleOf, isDispatching } = require('./bridge');
+const { boundary, native, handleOf, isDispatching } = require('./bridge');
 
-const FRAME = 1;
-const ACK = 2;
-const HEADER = 9;
+/** The method by which a handle hears that the core is done with its writes up to
+ * a byte total: `handle[WRITTEN](total)`. */
+const WRITTEN = Symbol('connkit.written');
+
+const { frame: FRAME, ack: ACK } = boundary.writeFlags;
+const HEADER = boundary.writeHeader;
 // Writes this large go straight to the core: copying them first would cost more
 // than the call it saves.
 const DIRECT = 64 * 1024;
@@ -28,7 +31,7 @@ let scheduled = false;
 /** Acks the core resolved during the call: the kernel took those writes at once. */
 function acked(id, total) {
   const handle = handleOf(id);
-  if (handle !== undefined) handle._written(total);
+  if (handle !== undefined) handle[WRITTEN](total);
 }
 
 // Acks of the batches handed over this tick, resolved at its flush.
@@ -113,4 +116,4 @@ function writeString(id, flags, string, encoding, len) {
   schedule();
 }
 
-module.exports = { writeBytes, writeString, flush, FRAME, ACK };
+module.exports = { writeBytes, writeString, flush, FRAME, ACK, WRITTEN };

@@ -29,11 +29,13 @@ const where: ServerAddress = tlsServer.address();
 
 const client = new Client({
   path: '/tmp/example.sock',
-  reconnect: { initialDelay: 1000, maxDelay: 32000, integerSteps: true, maxAttempts: 5, jitter: { min: 0, max: 100 } },
+  reconnect: { initialDelay: 1000, maxDelay: 32000, integerSteps: true, announce: true, maxAttempts: 5, jitter: { min: 0, max: 100 } },
   offlineQueueBytes: 1 << 20,
   resendUnsent: false,
 });
 client.on('reconnecting', ({ delay, attempt, error }) => console.log(delay, attempt, error?.code));
+client.on('dialing', ({ attempt }) => console.log(attempt));
+client.setHeartbeat(1000).on('heartbeat', () => client.write('ping'));
 client.on('disconnect', (err?: ConnkitError) => console.log(err?.message));
 client.setNoDelay(true).setKeepAlive(true, 1000).unref();
 

@@ -2,6 +2,7 @@
 //! only by `lib/native.js` and its callers. Handles are numeric ids; events come back
 //! through the environment's bridge.
 
+mod boundary;
 mod http;
 mod options;
 mod reader;
@@ -16,8 +17,10 @@ use napi::bindgen_prelude::*;
 use napi::{sys, Env};
 use napi_derive::napi;
 
+use boundary::{Op, ACK, FRAME, RECORD_HEADER};
+
 use crate::bridge::{tsfn, Bridge};
-use crate::codec::mdsf;
+use crate::packs::mdsf;
 use crate::conn::Control;
 use crate::hub::Hub;
 
@@ -146,11 +149,6 @@ pub fn close_server(env: Env, id: u32) -> Result<()> {
   Ok(())
 }
 
-/// Bit flags of a write record.
-const FRAME: u8 = 1;
-const ACK: u8 = 2;
-const RECORD_HEADER: usize = 9;
-
 /// Every write of one JS tick, as records `u32 id | u8 flags | u32 length | bytes`
 /// (little-endian): one native call however many writes and connections.
 ///
@@ -228,25 +226,26 @@ pub fn write(env: Env, id: u32, data: &[u8], flags: u32) -> Result<Option<f64>> 
   Ok(state(&env)?.hub.conn(id).and_then(|c| c.write(&[data], flags as u8 & FRAME != 0, flags as u8 & ACK != 0)).map(|t| t as f64))
 }
 
-/// Control operations, numbered as in `lib/native.js`.
+/// A control operation ([`Op`]) on connection `id`.
 #[napi(catch_unwind)]
 pub fn control(env: Env, id: u32, op: u32, arg: f64, arg2: f64) -> Result<()> {
   let state = state(&env)?;
+  let Some(op) = Op::from_number(op) else { return Err(Error::new(Status::InvalidArg, format!("unknown control op {op}"))) };
   let Some(conn) = state.hub.conn(id) else { return Ok(()) };
   let c = match op {
-    0 => Control::End,
-    1 => Control::Destroy,
+    Op::End => Control::End,
+    Op::Destroy => Control::Destroy,
     // Whoever reads the socket, the driver or this thread, stops at once.
-    2 | 3 => {
-      conn.set_paused(op == 2);
-      state.readers.set_paused(id, op == 2);
+    Op::Pause | Op::Resume => {
+      conn.set_paused(op == Op::Pause);
+      state.readers.set_paused(id, op == Op::Pause);
       return Ok(());
     }
-    4 => Control::NoDelay(arg != 0.0),
-    5 => Control::KeepAlive(arg != 0.0, arg2.max(0.0) as u64),
-    6 => Control::Timeout(arg.max(0.0) as u64),
-    7 => Control::Hangup { flush: arg != 0.0 },
-    _ => return Err(Error::new(Status::InvalidArg, format!("unknown control op {op}"))),
+    Op::NoDelay => Control::NoDelay(arg != 0.0),
+    Op::KeepAlive => Control::KeepAlive(arg != 0.0, arg2.max(0.0) as u64),
+    Op::Timeout => Control::Timeout(arg.max(0.0) as u64),
+    Op::Hangup => Control::Hangup { flush: arg != 0.0 },
+    Op::Heartbeat => Control::Heartbeat(arg.max(0.0) as u64),
   };
   conn.control(c);
   Ok(())

@@ -7,10 +7,15 @@ use napi::bindgen_prelude::Buffer;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
+use std::sync::Arc;
+
+use super::boundary::{lookup, Framing, Transport, CAPS, FRAMINGS, MESSAGES, TRANSPORTS};
 use crate::codec::ws::{Role, WebSocket};
-use crate::codec::{Codec, Delimited, Jstp, LengthPrefixed, ThriftMessages, ThriftProtocol, DEFAULT_MAX_FRAME};
+use crate::codec::{Codec, Delimited, LengthPrefixed, DEFAULT_MAX_FRAME};
+use crate::packs::mdsf::Mdsf;
+use crate::packs::thrift::{Protocol as ThriftProtocol, ThriftMessages};
 use crate::conn::{self, Origin};
-use crate::policy::backoff::{schedules, Backoff, Cap, Jitter, Policy};
+use crate::policy::backoff::{Backoff, Jitter, Policy};
 use crate::server::ServerOptions;
 use crate::transport::dial::{Route, Tls};
 use crate::transport::ws::Handshake;
@@ -29,7 +34,7 @@ pub struct TlsConfig {
 
 #[napi(object)]
 pub struct FramingConfig {
-  /// "raw" | "delimited" | "length" | "jstp" | "thrift-binary" | "thrift-compact"
+  /// One of `boundary::FRAMINGS`.
   pub kind: String,
   pub delimiter: Option<Buffer>,
   pub max_frame: Option<f64>,
@@ -37,12 +42,10 @@ pub struct FramingConfig {
 
 #[napi(object)]
 pub struct ReconnectConfig {
-  /// "thrift" | "jstp" | "connman" | "socket-ipc"; other fields override it.
-  pub preset: Option<String>,
   pub initial_delay: Option<f64>,
   pub factor: Option<f64>,
   pub max_delay: Option<f64>,
-  /// "clamp" | "grow-below" | "grow-below-snap"
+  /// One of `boundary::CAPS`.
   pub cap: Option<String>,
   pub jitter_ratio: Option<f64>,
   pub jitter_min: Option<f64>,
@@ -52,6 +55,10 @@ pub struct ReconnectConfig {
   pub reset_delay: Option<f64>,
   pub drop_delay_min: Option<f64>,
   pub drop_delay_max: Option<f64>,
+  /// Floor each grown delay to whole milliseconds, as JS schedules doing `Math.floor` do.
+  pub integer_steps: Option<bool>,
+  /// A `Dialing` event as each attempt starts.
+  pub announce: Option<bool>,
 }
 
 #[napi(object)]
@@ -66,7 +73,7 @@ pub struct ConnectionConfig {
   pub resend_unsent: Option<bool>,
 }
 
-/// A client's WebSocket handshake.
+/// A client's WebSocket handshake, and how its messages go out.
 #[napi(object)]
 pub struct WebSocketConfig {
   /// The `Host` header.
@@ -74,11 +81,23 @@ pub struct WebSocketConfig {
   pub path: String,
   /// Extra request headers as `[name, value, name, value, ...]`.
   pub headers: Option<Vec<String>>,
+  /// Subprotocols offered; the server must choose one of them.
+  pub protocols: Option<Vec<String>>,
+  pub sending: Option<SendingConfig>,
+}
+
+/// What WebSocket messages written go out as.
+#[napi(object)]
+pub struct SendingConfig {
+  /// One of `boundary::MESSAGES`.
+  pub messages: String,
+  /// Messages above this many bytes leave in fragments of it.
+  pub fragment: Option<f64>,
 }
 
 #[napi(object)]
 pub struct ConnectConfig {
-  /// "tcp" | "tls" | "unix" | "stdio"
+  /// One of `boundary::TRANSPORTS`.
   pub transport: String,
   pub host: Option<String>,
   pub port: Option<u32>,
@@ -94,7 +113,7 @@ pub struct ConnectConfig {
 
 #[napi(object)]
 pub struct ListenConfig {
-  /// "tcp" | "tls" | "unix"
+  /// One of `boundary::TRANSPORTS` but stdio.
   pub transport: String,
   pub host: Option<String>,
   pub port: Option<u32>,
@@ -133,20 +152,22 @@ fn core_error(e: crate::error::CoreError) -> Error {
 fn codec(f: Option<&FramingConfig>) -> Result<Codec> {
   let Some(f) = f else { return Ok(Codec::Raw) };
   let max = f.max_frame.map_or(DEFAULT_MAX_FRAME, |m| m as usize);
-  Ok(match f.kind.as_str() {
-    "raw" => Codec::Raw,
-    "length" => Codec::LengthPrefixed(LengthPrefixed::new(max)),
-    "jstp" => Codec::Jstp(Jstp::new(max)),
-    "thrift-binary" => Codec::Thrift(ThriftMessages::new(ThriftProtocol::Binary, max)),
-    "thrift-compact" => Codec::Thrift(ThriftMessages::new(ThriftProtocol::Compact, max)),
-    "delimited" => {
+  let framing = lookup(FRAMINGS, &f.kind).ok_or_else(|| invalid(format!("unknown framing {:?}", f.kind)))?;
+  Ok(match framing {
+    Framing::Raw => Codec::Raw,
+    Framing::Length => Codec::LengthPrefixed(LengthPrefixed::new(max)),
+    // The protocol packs: mdsf messages ended by NULs, each rewritten as JSON; Thrift
+    // messages on an unframed stream, found by their structure.
+    Framing::Jstp => Codec::Transcoded(Box::new(Codec::Delimited(Delimited::new(vec![0], max))), Arc::new(Mdsf)),
+    Framing::ThriftBinary => Codec::Scanned(Box::new(ThriftMessages::new(ThriftProtocol::Binary, max))),
+    Framing::ThriftCompact => Codec::Scanned(Box::new(ThriftMessages::new(ThriftProtocol::Compact, max))),
+    Framing::Delimited => {
       let d = required(f.delimiter.as_ref(), "framing.delimiter")?.to_vec();
       if d.is_empty() {
         return Err(invalid("framing.delimiter must not be empty"));
       }
       Codec::Delimited(Delimited::new(d, max))
     }
-    other => return Err(invalid(format!("unknown framing {other:?}"))),
   })
 }
 
@@ -156,6 +177,8 @@ pub fn connection(c: &ConnectionConfig) -> Result<conn::Options> {
     codec: codec(c.framing.as_ref())?,
     connect_timeout: c.connect_timeout.filter(|t| *t > 0.0).map(ms),
     idle_timeout: c.timeout.filter(|t| *t > 0.0).map(ms),
+    heartbeat: None,
+    announce_attempts: false,
     no_delay: c.no_delay.unwrap_or(d.no_delay),
     keep_alive: c.keep_alive.map(|v| v.max(0.0) as u64),
     allow_half_open: c.allow_half_open.unwrap_or(d.allow_half_open),
@@ -165,14 +188,7 @@ pub fn connection(c: &ConnectionConfig) -> Result<conn::Options> {
 }
 
 pub fn policy(r: &ReconnectConfig) -> Result<Policy> {
-  let mut p = match r.preset.as_deref() {
-    None => Policy::default(),
-    Some("thrift") => schedules::thrift(None, None, None),
-    Some("jstp") => schedules::jstp(),
-    Some("connman") => schedules::connman(),
-    Some("socket-ipc") => schedules::socket_ipc((1000, 1000), (1000, 1000)),
-    Some(other) => return Err(invalid(format!("unknown reconnect preset {other:?}"))),
-  };
+  let mut p = Policy::default();
   if let Some(v) = r.initial_delay {
     p.initial_ms = v;
     p.reset_ms = r.reset_delay.unwrap_or(v);
@@ -187,12 +203,7 @@ pub fn policy(r: &ReconnectConfig) -> Result<Policy> {
     p.max_ms = v;
   }
   if let Some(cap) = &r.cap {
-    p.cap = match cap.as_str() {
-      "clamp" => Cap::Clamp,
-      "grow-below" => Cap::GrowBelow,
-      "grow-below-snap" => Cap::GrowBelowThenSnap,
-      other => return Err(invalid(format!("unknown reconnect cap {other:?}"))),
-    };
+    p.cap = lookup(CAPS, cap).ok_or_else(|| invalid(format!("unknown reconnect cap {cap:?}")))?;
   }
   match (r.jitter_ratio, r.jitter_min, r.jitter_max) {
     (Some(ratio), _, _) if ratio <= 0.0 => p.jitter = Jitter::None,
@@ -209,6 +220,9 @@ pub fn policy(r: &ReconnectConfig) -> Result<Policy> {
   if let (Some(min), Some(max)) = (r.drop_delay_min, r.drop_delay_max) {
     p.drop_delay = Some((min as u64, max as u64));
   }
+  if let Some(floor) = r.integer_steps {
+    p.integer_steps = floor;
+  }
   Ok(p)
 }
 
@@ -216,29 +230,39 @@ pub fn connect(c: &ConnectConfig) -> Result<(conn::Options, Origin)> {
   let route = route(c)?;
   let backoff = c.reconnect.as_ref().map(policy).transpose()?.map(Backoff::new);
   let mut options = connection(&c.connection)?;
-  if route.websocket.is_some() {
-    options.codec = websocket(Role::Client, options.codec, c.connection.framing.as_ref());
+  options.announce_attempts = c.reconnect.as_ref().and_then(|r| r.announce).unwrap_or(false);
+  if let Some(ws) = &c.websocket {
+    options.codec = websocket(Role::Client, options.codec, c.connection.framing.as_ref(), ws.sending.as_ref())?;
   }
   Ok((options, Origin::Dial { route: Box::new(route), backoff }))
 }
 
 /// Where and how a client dials.
 pub fn route(c: &ConnectConfig) -> Result<Route> {
-  let target = match c.transport.as_str() {
-    "tcp" | "tls" => Target::Tcp { host: c.host.clone().unwrap_or_else(|| "localhost".into()), port: required(c.port, "port")? as u16 },
-    "unix" => Target::Unix { path: required(c.path.clone(), "path")? },
-    "stdio" => Target::Stdio { command: required(c.command.clone(), "command")?, args: c.args.clone().unwrap_or_default() },
-    other => return Err(invalid(format!("unknown transport {other:?}"))),
+  let transport = transport(&c.transport)?;
+  let target = match transport {
+    Transport::Tcp | Transport::Tls => Target::Tcp { host: c.host.clone().unwrap_or_else(|| "localhost".into()), port: required(c.port, "port")? as u16 },
+    Transport::Unix => Target::Unix { path: required(c.path.clone(), "path")? },
+    Transport::Stdio => Target::Stdio { command: required(c.command.clone(), "command")?, args: c.args.clone().unwrap_or_default() },
   };
-  let tls = match (&target, c.transport.as_str()) {
-    (Target::Tcp { host, .. }, "tls") => {
+  let tls = match (&target, transport) {
+    (Target::Tcp { host, .. }, Transport::Tls) => {
       let opts = c.tls.as_ref().map(tls_options).unwrap_or(TlsOptions { reject_unauthorized: true, ..Default::default() });
       Some(Tls { config: tls::client_config(&opts).map_err(core_error)?, server_name: tls::server_name(&opts, host).map_err(core_error)? })
     }
     _ => None,
   };
-  let websocket = c.websocket.as_ref().map(|w| Handshake { host: w.host.clone(), path: w.path.clone(), headers: pairs(w.headers.as_deref()) });
+  let websocket = c.websocket.as_ref().map(|w| Handshake {
+    host: w.host.clone(),
+    path: w.path.clone(),
+    headers: pairs(w.headers.as_deref()),
+    protocols: w.protocols.clone().unwrap_or_default(),
+  });
   Ok(Route { target, tls, websocket })
+}
+
+fn transport(name: &str) -> Result<Transport> {
+  lookup(TRANSPORTS, name).ok_or_else(|| invalid(format!("unknown transport {name:?}")))
 }
 
 /// `[name, value, ...]` as pairs.
@@ -247,20 +271,34 @@ pub fn pairs(flat: Option<&[String]>) -> Vec<(String, String)> {
 }
 
 /// WebSocket messages around `framing`'s frames; unframed, each message is a frame.
-pub fn websocket(role: Role, framing: Codec, config: Option<&FramingConfig>) -> Codec {
+/// A transcoded framing's frames are the messages themselves, each transcoded (the
+/// messages delimit what its stream framing delimited).
+pub fn websocket(role: Role, framing: Codec, config: Option<&FramingConfig>, sending: Option<&SendingConfig>) -> Result<Codec> {
   let max = config.and_then(|f| f.max_frame).map_or(DEFAULT_MAX_FRAME, |m| m as usize);
-  let inner = framing.is_framed().then_some(framing);
-  Codec::WebSocket(WebSocket::new(role, inner, max))
+  let around = |inner: Option<Codec>| -> Result<Codec> {
+    let mut ws = WebSocket::new(role, inner, max);
+    if let Some(s) = sending {
+      let messages = lookup(MESSAGES, &s.messages).ok_or_else(|| invalid(format!("unknown WebSocket messages {:?}", s.messages)))?;
+      ws = ws.sending(messages, s.fragment.map(|f| f as usize));
+    }
+    Ok(Codec::WebSocket(ws))
+  };
+  match framing {
+    Codec::Transcoded(_, pack) => Ok(Codec::Transcoded(Box::new(around(None)?), pack)),
+    framing if framing.is_framed() => around(Some(framing)),
+    _ => around(None),
+  }
 }
 
 pub fn listen(c: &ListenConfig) -> Result<ServerOptions> {
-  let bind = match c.transport.as_str() {
-    "tcp" | "tls" => Bind::Tcp { host: c.host.clone().unwrap_or_else(|| "127.0.0.1".into()), port: c.port.unwrap_or(0) as u16 },
-    "unix" => Bind::Unix { path: required(c.path.clone(), "path")? },
-    other => return Err(invalid(format!("unknown transport {other:?}"))),
+  let transport = transport(&c.transport)?;
+  let bind = match transport {
+    Transport::Tcp | Transport::Tls => Bind::Tcp { host: c.host.clone().unwrap_or_else(|| "127.0.0.1".into()), port: c.port.unwrap_or(0) as u16 },
+    Transport::Unix => Bind::Unix { path: required(c.path.clone(), "path")? },
+    Transport::Stdio => return Err(invalid("a server cannot listen on stdio")),
   };
-  let tls = match c.transport.as_str() {
-    "tls" => Some(tls::server_config(&tls_options(required(c.tls.as_ref(), "tls")?)).map_err(core_error)?),
+  let tls = match transport {
+    Transport::Tls => Some(tls::server_config(&tls_options(required(c.tls.as_ref(), "tls")?)).map_err(core_error)?),
     _ => None,
   };
   Ok(ServerOptions { bind, tls, conn: connection(&c.connection)? })
