@@ -5,6 +5,8 @@ const assert = require('node:assert/strict');
 const net = require('node:net');
 const ck = require('..');
 const { waitFor, listening, until, tmpSocket } = require('./helpers');
+const { RECONNECT_SCHEDULE } = require('../faces/connman/schedule');
+const { reconnectSchedule: thriftSchedule } = require('../faces/thrift/schedule');
 
 const fast = { initialDelay: 10, maxDelay: 50, jitter: 'none' };
 
@@ -117,9 +119,9 @@ test('maxAttempts: gives up with the last error, then close', async () => {
   assert.equal(attempts[0].error.code, 'ECONNREFUSED');
 });
 
-test('presets: the connman schedule is observed on the wire (20, 40, 80 ms)', async () => {
+test("faces' schedules: connman's is observed on the wire (20, 40, 80 ms)", async () => {
   const port = await freePort();
-  const client = new ck.Client({ port, host: '127.0.0.1', reconnect: { preset: 'connman', maxAttempts: 4 } });
+  const client = new ck.Client({ port, host: '127.0.0.1', reconnect: { ...RECONNECT_SCHEDULE, maxAttempts: 4 } });
   const delays = [];
   client.on('reconnecting', (e) => delays.push(e.delay));
   client.on('error', () => {});
@@ -127,12 +129,12 @@ test('presets: the connman schedule is observed on the wire (20, 40, 80 ms)', as
   assert.deepEqual(delays, [20, 40, 80, 160]);
 });
 
-test('presets: thrift with retry_max_delay and a connect_timeout budget', async () => {
+test("faces' schedules: thrift's with retry_max_delay and a connect_timeout budget", async () => {
   const port = await freePort();
   const client = new ck.Client({
     port,
     host: '127.0.0.1',
-    reconnect: { preset: 'thrift', maxDelay: 300, budget: 600 },
+    reconnect: thriftSchedule({ maxDelay: 300, budget: 600 }),
   });
   const delays = [];
   client.on('reconnecting', (e) => delays.push(e.delay));
@@ -187,7 +189,8 @@ test('reconnect(): drops a silent session at once and dials again; unsent writes
   client.reconnect();
   await waitFor(client, 'disconnect');
   await waitFor(client, 'connect');
-  assert.equal(sessions.length, 2);
+  // The server's accept callback may run just after the client hears of its connect.
+  await until(() => sessions.length === 2, 3000, 'the second session accepted');
   const got = [];
   sessions[1].on('data', (d) => got.push(String(d)));
   client.write('after');
@@ -195,5 +198,44 @@ test('reconnect(): drops a silent session at once and dials again; unsent writes
   client.destroy();
   await waitFor(client, 'close');
   for (const s of sessions) s.destroy();
+  await new Promise((r) => server.close(r));
+});
+
+test("reconnect.announce: a 'dialing' event as each attempt starts, after its wait", async () => {
+  const port = await freePort();
+  const client = new ck.Client({ port, host: '127.0.0.1', reconnect: { initialDelay: 20, jitter: 'none', maxAttempts: 3, announce: true } });
+  const seen = [];
+  client.on('reconnecting', ({ attempt }) => seen.push(['wait', attempt]));
+  client.on('dialing', ({ attempt }) => seen.push(['dial', attempt]));
+  client.on('error', () => {});
+  await waitFor(client, 'close');
+  assert.deepEqual(seen, [['wait', 1], ['dial', 1], ['wait', 2], ['dial', 2], ['wait', 3], ['dial', 3]]);
+  // Without `announce` there are none: each would wake JS.
+  const quiet = new ck.Client({ port, host: '127.0.0.1', reconnect: { initialDelay: 5, jitter: 'none', maxAttempts: 2 } });
+  let dialing = 0;
+  quiet.on('dialing', () => dialing++);
+  quiet.on('error', () => {});
+  await waitFor(quiet, 'close');
+  assert.equal(dialing, 0);
+});
+
+test("setHeartbeat(): 'heartbeat' events on the core's timer while connected, none after setHeartbeat(0)", async () => {
+  const server = net.createServer((s) => s.on('error', () => {}));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const client = ck.createConnection({ port: server.address().port, host: '127.0.0.1' });
+  await waitFor(client, 'connect');
+  const started = Date.now();
+  let beats = 0;
+  client.on('heartbeat', () => beats++);
+  client.setHeartbeat(30);
+  await until(() => beats >= 3, 2000, 'three beats');
+  assert.ok(Date.now() - started >= 80, 'not before their time');
+  client.setHeartbeat(0);
+  const seen = beats;
+  await new Promise((r) => setTimeout(r, 120));
+  assert.equal(beats, seen);
+  assert.throws(() => client.setHeartbeat(-1), { code: 'ERR_INVALID_ARG_TYPE' });
+  client.destroy();
+  await waitFor(client, 'close');
   await new Promise((r) => server.close(r));
 });

@@ -18,7 +18,7 @@ use super::outbox::Chunk;
 use super::{clock, Control, Options, Origin, ReadEnd, ReadHandoff, Shared, State, Stats};
 use crate::bridge::{Bridge, Kind};
 use crate::codec::{Codec, FrameError};
-use crate::error::CoreError;
+use crate::error::{Code, CoreError};
 use crate::policy::backoff::{Backoff, Next};
 use crate::transport::{dial, ChildProcess, Sink, SocketOptions, Stream};
 
@@ -42,6 +42,8 @@ pub struct Driver {
   dropped: Option<(u64, u64)>,
   /// Waiting out a backoff delay: neither connected nor dialing.
   between_attempts: bool,
+  /// When the next `Heartbeat` event is due, while one is set.
+  next_beat: Option<Instant>,
 }
 
 /// The idle timer: fires once per quiet spell; traffic or `setTimeout()` re-arm it.
@@ -89,6 +91,7 @@ enum Step {
   Read(std::io::Result<usize>),
   Exited(std::io::Result<std::process::ExitStatus>),
   Idle,
+  Beat,
 }
 
 /// Why an established connection stopped.
@@ -121,6 +124,7 @@ impl Driver {
       generation: 0,
       dropped: None,
       between_attempts: false,
+      next_beat: None,
     }
   }
 
@@ -228,11 +232,14 @@ impl Driver {
       if b.over_budget() {
         return self.give_up(error);
       }
+      if self.options.announce_attempts {
+        self.emit_json(Kind::Dialing, json!({ "attempt": attempt }));
+      }
     }
   }
 
   fn give_up(&self, last: Option<CoreError>) -> bool {
-    let e = last.unwrap_or_else(|| CoreError::new("ERR_RECONNECT_FAILED", "gave up reconnecting"));
+    let e = last.unwrap_or_else(|| CoreError::new(Code::ReconnectFailed, "gave up reconnecting"));
     self.shared.emit_error(&e);
     true
   }
@@ -288,6 +295,11 @@ impl Driver {
         self.idle.rearm();
         Ok(())
       }
+      Control::Heartbeat(ms) => {
+        self.options.heartbeat = (ms > 0).then(|| Duration::from_millis(ms));
+        self.next_beat = self.options.heartbeat.map(|every| Instant::now() + every);
+        Ok(())
+      }
     };
     if let Err(e) = result {
       self.shared.emit_error(&CoreError::io(&e, "setsockopt"));
@@ -314,6 +326,9 @@ impl Driver {
       Err(e) => return self.reap(child, Ended::Lost(Some(CoreError::io(&e, "read")))).await,
     };
     self.generation += 1;
+    if let Some(ws) = self.options.codec.websocket() {
+      ws.reopened();
+    }
     let read_elsewhere = direct.filter(|_| js_reads);
     let handoff = match read_elsewhere.map(|fd| self.handoff(fd)) {
       Some(Ok(h)) => Some(h),
@@ -406,6 +421,8 @@ impl Driver {
     // `Hangup { flush: true }`: flush, end, and call it lost, so the policy redials.
     let mut hanging_up = false;
     self.idle.rearm();
+    // Each session beats from its start.
+    self.next_beat = self.options.heartbeat.map(|every| Instant::now() + every);
     loop {
       if writing && io.inflight.is_empty() {
         let ack = loop {
@@ -457,6 +474,7 @@ impl Driver {
         r = read_some(&self.bridge, io.reader.as_mut(), &mut io.inbuf), if read_here => Step::Read(r),
         status = wait_child(child), if child_alive => Step::Exited(status),
         _ = sleep_until(deadline), if deadline.is_some() => Step::Idle,
+        _ = sleep_until(self.next_beat), if self.next_beat.is_some() => Step::Beat,
       };
       match step {
         Step::Control(Applied::Continue) | Step::Wake => {}
@@ -503,6 +521,11 @@ impl Driver {
             self.idle.fired = true;
             self.emit(Kind::Timeout, b"");
           }
+        }
+        Step::Beat => {
+          // A late beat is not made up for: the next is an interval from now.
+          self.next_beat = self.options.heartbeat.map(|every| Instant::now() + every);
+          self.emit(Kind::Heartbeat, b"");
         }
       }
     }

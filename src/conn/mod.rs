@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::bridge::{Bridge, Kind};
 use crate::codec::Codec;
-use crate::error::CoreError;
+use crate::error::{Code, CoreError};
 use crate::policy::backoff::Backoff;
 use crate::transport::dial::Route;
 
@@ -33,6 +33,13 @@ pub struct Options {
   pub codec: Codec,
   pub connect_timeout: Option<Duration>,
   pub idle_timeout: Option<Duration>,
+  /// A `Heartbeat` event this often while connected: a protocol's pings run on the
+  /// core's timers, with the connection, not on timers of their own.
+  pub heartbeat: Option<Duration>,
+  /// A `Dialing` event as each reconnect attempt starts. Off unless asked for: an
+  /// event wakes JS, which then runs just as the dial completes, ahead of whatever
+  /// else (a server in the same process accepting the socket) would have run first.
+  pub announce_attempts: bool,
   pub no_delay: bool,
   /// SO_KEEPALIVE with this initial delay (0: the system's).
   pub keep_alive: Option<u64>,
@@ -51,6 +58,8 @@ impl Default for Options {
       codec: Codec::Raw,
       connect_timeout: None,
       idle_timeout: None,
+      heartbeat: None,
+      announce_attempts: false,
       no_delay: true,
       keep_alive: None,
       allow_half_open: false,
@@ -76,6 +85,8 @@ pub enum Control {
   KeepAlive(bool, u64),
   /// Idle timeout in ms; 0 turns it off.
   Timeout(u64),
+  /// A `Heartbeat` event every this many ms while connected; 0 turns it off.
+  Heartbeat(u64),
   /// The JS thread stopped reading the socket of session `generation`.
   ReadEnded { generation: u64, end: ReadEnd },
 }
@@ -201,7 +212,7 @@ impl Shared {
     Stats::add(&self.stats.frames_out, frames);
     for o in refused {
       let mut e = CoreError::new(
-        "ERR_OFFLINE_QUEUE_FULL",
+        Code::OfflineQueueFull,
         format!("offline queue full: {} bytes queued, a write of {} refused (limit {})", o.queued, o.refused, o.limit),
       );
       e.syscall = Some("write");
@@ -234,7 +245,7 @@ impl Shared {
   /// Closes a WebSocket: a close frame with `code` and `reason`, then the end.
   /// Other connections simply end.
   pub fn close_websocket(&self, code: Option<u16>, reason: &str) {
-    if let Codec::WebSocket(ws) = &self.encoder {
+    if let Some(ws) = self.encoder.websocket() {
       let mut frame = bytes::BytesMut::new();
       ws.close_frame(code, reason, &mut frame);
       self.write_control(frame.freeze());

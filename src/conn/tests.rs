@@ -49,30 +49,8 @@ impl Event {
   }
 }
 
-const KINDS: [Kind; 19] = [
-  Kind::Connect,
-  Kind::Data,
-  Kind::Frame,
-  Kind::End,
-  Kind::Written,
-  Kind::Timeout,
-  Kind::Error,
-  Kind::Reconnecting,
-  Kind::Disconnect,
-  Kind::Close,
-  Kind::Exit,
-  Kind::PeerClosed,
-  Kind::Listening,
-  Kind::Connection,
-  Kind::ServerClose,
-  Kind::Request,
-  Kind::Drop,
-  Kind::Response,
-  Kind::RequestFailed,
-];
-
 fn name(kind: u8) -> String {
-  KINDS.iter().find(|k| **k as u8 == kind).map_or_else(|| format!("Kind({kind})"), |k| format!("{k:?}"))
+  Kind::from_number(kind.into()).map_or_else(|| format!("Kind({kind})"), |k| format!("{k:?}"))
 }
 
 struct Client {
@@ -147,8 +125,10 @@ impl Client {
     self.pump();
   }
 
+  /// The events' names, but `Dialing` (each attempt's start, when announced, checked
+  /// on its own): the sequences below are about what the attempts lead to.
   fn names(&self) -> Vec<String> {
-    self.events.iter().map(|e| name(e.kind)).collect()
+    self.events.iter().filter(|e| e.kind != Kind::Dialing as u8).map(|e| name(e.kind)).collect()
   }
 
   fn all(&self, kind: Kind) -> Vec<&Event> {
@@ -343,7 +323,8 @@ fn is_reset_or_pipe(error: &Value) -> bool {
 fn a_refused_dial_retries_on_the_policy_schedule_until_the_listener_appears() {
   let port = unused_port();
   let started = Instant::now();
-  let mut c = Client::dial(port, Options::default(), Some(policy(20.0, 20.0, None)));
+  let announcing = Options { announce_attempts: true, ..Options::default() };
+  let mut c = Client::dial(port, announcing, Some(policy(20.0, 20.0, None)));
   for _ in 0..3 {
     c.wait_for(Kind::Reconnecting);
   }
@@ -373,6 +354,9 @@ fn a_refused_dial_retries_on_the_policy_schedule_until_the_listener_appears() {
   let mut want_names = vec!["Reconnecting".to_owned(); schedule.len()];
   want_names.push("Connect".into());
   assert_eq!(c.names(), want_names);
+  // Each wait is followed by its attempt's start, numbered as the wait said.
+  let dialing: Vec<u64> = c.all(Kind::Dialing).iter().map(|e| e.json()["attempt"].as_u64().unwrap()).collect();
+  assert_eq!(dialing, (1..=schedule.len() as u64).collect::<Vec<_>>());
 
   // The connect is the socket the listener accepted.
   let addresses = connect.json();
