@@ -5,7 +5,9 @@
 
 const test = require('node:test');
 const assert = require('node:assert');
+const fs = require('node:fs');
 const net = require('node:net');
+const path = require('node:path');
 const ck = require('connkit/jstp');
 const real = require('@metarhia/jstp');
 const { waitFor, until, makeCerts, runNode } = require('./helpers');
@@ -35,9 +37,9 @@ function makeApp(jstp, log = []) {
   return new jstp.Application('testApp@1.2.3', api, handlers);
 }
 
-async function startServer(jstp, kind, options = {}) {
+async function startServer(jstp, kind, options = {}, webSocketOptions = undefined) {
   const log = [];
-  const server = jstp[kind].createServer({ applications: [makeApp(jstp, log)], ...options });
+  const server = jstp[kind].createServer({ applications: [makeApp(jstp, log)], ...options }, webSocketOptions);
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, log, port: server.address().port };
 }
@@ -53,6 +55,16 @@ const call = (proxy, method, ...args) =>
   new Promise((resolve) => proxy[method](...args, (error, ...results) => resolve({ error, results })));
 
 const closeServer = (server) => new Promise((resolve) => server.close(() => resolve()));
+
+/** A connkit jstp net server on `port` (resolves once listening). */
+async function jstpServerOn(port) {
+  const server = ck.net.createServer({ applications: [makeApp(ck)] });
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return server;
+}
+
+/** The `websocket` package the original runs on (connkit does not depend on it). */
+const originalWebsocket = () => require(require.resolve('websocket', { paths: [require.resolve('@metarhia/jstp')] }));
 
 /** Exercises calls of every shape, events both ways, ping and errors. */
 async function exercise(jstp, connection, calc, log) {
@@ -343,6 +355,61 @@ test('restore: callMethodWithResend resends with its arguments when the answer w
     // The original server answered while the client was away, and lost the answers.
     assert.strictEqual(await plain, ck.ERR_CALLBACK_LOST);
     assert.deepStrictEqual(await resent, { error: null, results: [150] });
+  } finally {
+    connection.close();
+    await closeServer(server);
+  }
+});
+
+test("the default reconnector runs on the core's engine: the socket redials by itself and the session is restored", async () => {
+  const first = await startServer(ck, 'net');
+  const { port } = first;
+  const { connection, calc } = await connect(ck, 'net', 'testApp', null, port, '127.0.0.1');
+  const socket = connection.getTransport();
+  const events = [];
+  connection.on('error', () => {});
+  connection.on('close', () => events.push('close'));
+  connection.on('reconnectAttempt', (transport, ...args) => events.push(['attempt', transport, ...args]));
+  connection.on('reconnect', (error) => events.push(['reconnect', error?.code ?? null]));
+  const waits = [];
+  socket.on('reconnecting', ({ delay }) => waits.push(delay));
+  // The server goes away; a new one (its sessions in memory: a new process would
+  // lose them) comes up on the same port once the client has failed once.
+  for (const c of first.server.getClients()) c.transport.destroy();
+  await closeServer(first.server);
+  await until(() => events.some((e) => e[0] === 'reconnect'), 5000, 'a failed attempt');
+  const second = jstpServerOn(port);
+  try {
+    await until(() => events.some((e) => e[0] === 'reconnect' && e[1] === null), 10000, 'the restore');
+    assert.strictEqual(connection.getTransport(), socket, 'the same core socket, redialed');
+    assert.ok(socket.stats().reconnects >= 2);
+    assert.deepStrictEqual(events[0], 'close');
+    assert.deepStrictEqual(events[1], ['attempt', 'net', port, '127.0.0.1']);
+    assert.strictEqual(events[2][1], 'ECONNREFUSED');
+    // The original's schedule: 1 s doubling, plus 0..1000 ms.
+    assert.ok(waits[0] >= 1000 && waits[0] <= 2000 && waits[1] >= 2000 && waits[1] <= 3000, `waits ${waits}`);
+    assert.deepStrictEqual(await call(calc, 'add', 2, 3), { error: null, results: [5] });
+  } finally {
+    connection.close();
+    await closeServer(await second);
+  }
+});
+
+test("the heartbeat beats on the core socket's timers, not Node's", async () => {
+  const { server, port } = await startServer(ck, 'net');
+  const client = { heartbeatInterval: 40, reconnector: () => {} };
+  const { connection } = await connect(ck, 'net', 'testApp', client, port, '127.0.0.1');
+  const socket = connection.getTransport();
+  let beats = 0;
+  socket.on('heartbeat', () => beats++);
+  const pings = [];
+  connection.on('outgoingMessage', (message) => message.ping && pings.push(message.ping[0]));
+  try {
+    await until(() => beats >= 3 && pings.length >= 3, 3000, 'three beats, three pings');
+    connection.stopHeartbeat();
+    const seen = beats;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.strictEqual(beats, seen, 'stopHeartbeat() stops the core timer');
   } finally {
     connection.close();
     await closeServer(server);
@@ -749,7 +816,7 @@ test('ws: garbage text, a plain HTTP request and a missing subprotocol; other cl
   const errors = [];
   server.on('connectionError', (error) => errors.push(error));
   const { connection, calc } = await connect(ck, 'ws', 'testApp', null, {}, `ws://127.0.0.1:${port}`);
-  const websocket = require('websocket');
+  const websocket = originalWebsocket();
   try {
     const raw = await new Promise((resolve, reject) => {
       const client = new websocket.client();
@@ -761,7 +828,7 @@ test('ws: garbage text, a plain HTTP request and a missing subprotocol; other cl
     raw.sendUTF("{handshake:[0,'testApp']}");
     raw.sendUTF('{not mdsf');
     await closed;
-    assert.ok(errors.some((e) => e instanceof SyntaxError), 'the parse error is reported');
+    assert.ok(errors.some((e) => e.code === 'ERR_FRAME_MALFORMED'), 'the parse error is reported');
     const refused = await new Promise((resolve) => {
       const client = new websocket.client();
       client.once('connect', () => resolve('accepted'));
@@ -774,6 +841,69 @@ test('ws: garbage text, a plain HTTP request and a missing subprotocol; other cl
     assert.deepStrictEqual(await call(calc, 'add', 1, 2), { error: null, results: [3] });
   } finally {
     connection.close();
+    await closeServer(server);
+  }
+});
+
+test('ws: originCheckStrategy decides each upgrade by the Origin the original client sends', async () => {
+  const { server, port } = await startServer(ck, 'ws', undefined, { originCheckStrategy: (origin) => origin === 'https://good.example' });
+  const websocket = originalWebsocket();
+  const dialWith = (origin) =>
+    new Promise((resolve) => {
+      const client = new websocket.client();
+      client.once('connect', (conn) => {
+        resolve({ accepted: true, protocol: conn.protocol });
+        conn.close();
+      });
+      client.once('connectFailed', (error) => resolve({ accepted: false, error: String(error) }));
+      client.connect(`ws://127.0.0.1:${port}/`, 'metarhia-jstp', origin);
+    });
+  try {
+    assert.deepStrictEqual(await dialWith('https://good.example'), { accepted: true, protocol: 'metarhia-jstp' });
+    const refused = await dialWith('https://evil.example');
+    assert.strictEqual(refused.accepted, false);
+    assert.match(refused.error, /403/);
+    // Replacing the check on the server takes effect, as the original's property does.
+    server.isOriginAllowed = () => true;
+    assert.strictEqual((await dialWith('https://evil.example')).accepted, true);
+  } finally {
+    await closeServer(server);
+  }
+});
+
+test('ws: the core sends text frames fragmented at 16 KiB and a close frame with code 1000, as the websocket package', async () => {
+  const { server, port } = await startServer(ck, 'ws');
+  const websocket = originalWebsocket();
+  try {
+    const raw = await new Promise((resolve, reject) => {
+      const client = new websocket.client({ fragmentOutgoingMessages: false });
+      client.once('connect', resolve);
+      client.once('connectFailed', reject);
+      client.connect(`ws://127.0.0.1:${port}`, 'metarhia-jstp');
+    });
+    const frames = [];
+    raw.on('frame', (frame) => frames.push(frame));
+    // Seen frame by frame: the connection reassembles nothing.
+    raw.assembleFragments = false;
+    raw.sendUTF("{handshake:[0,'testApp']}");
+    await until(() => frames.length >= 1);
+    const big = 'q'.repeat(40 * 1024);
+    raw.sendUTF(`{call:[1,'calc'],echo:['${big}']}`);
+    await until(() => frames.some((f) => f.fin && f.opcode === 0));
+    const data = frames.filter((f) => f.opcode !== 8);
+    assert.strictEqual(data[0].opcode, 1, 'the handshake answer is a text frame');
+    assert.strictEqual(data[0].fin, true);
+    const answer = data.slice(1);
+    assert.deepStrictEqual(answer.map((f) => f.opcode), [1, 0, 0]);
+    assert.deepStrictEqual(answer.map((f) => f.fin), [false, false, true]);
+    assert.deepStrictEqual(answer.slice(0, 2).map((f) => f.binaryPayload.length), [16384, 16384]);
+    const text = Buffer.concat(answer.map((f) => f.binaryPayload)).toString();
+    assert.ok(text.startsWith('{callback:[1],ok:[') && text.includes(big));
+    // The server ends the connection as the original's connection.close() does.
+    const closed = new Promise((resolve) => raw.once('close', (code, description) => resolve([code, description])));
+    for (const connection of server.getClients()) connection.close();
+    assert.deepStrictEqual(await closed, [1000, 'Normal connection closure']);
+  } finally {
     await closeServer(server);
   }
 });
@@ -886,4 +1016,81 @@ test('connectAndInspect: a server that drops the connection mid-inspect fails th
   });
   assert.ok(error);
   await closeServer(server);
+});
+
+/** The require() calls in `source`: each one's argument (null when it is not a
+ * string literal) and whether it runs when the module loads, that is, outside any
+ * function, method, accessor or class field. */
+function requireCalls(source, fileName) {
+  const ts = require('typescript');
+  const calls = [];
+  const visit = (node, inFunction) => {
+    if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'require') {
+      const [argument] = node.arguments;
+      calls.push({ spec: argument && ts.isStringLiteral(argument) ? argument.text : null, topLevel: !inFunction });
+    }
+    const nested = inFunction || ts.isFunctionLike(node) || ts.isPropertyDeclaration(node);
+    ts.forEachChild(node, (child) => visit(child, nested));
+  };
+  visit(ts.createSourceFile(fileName, source, ts.ScriptTarget.Latest, true, ts.ScriptKind.JS), false);
+  return calls;
+}
+
+test('the require walker sees lazy requires, in functions, arrows, methods and fields', () => {
+  const source = `const a = require('./a');
+    exports.b = require('./b').b;
+    function f() { return require('./c'); }
+    const g = () => require('./d');
+    class C { m() { require('./e'); } x = require('./f'); }
+    require(name);`;
+  assert.deepStrictEqual(requireCalls(source, 'sample.js'), [
+    { spec: './a', topLevel: true },
+    { spec: './b', topLevel: true },
+    { spec: './c', topLevel: false },
+    { spec: './d', topLevel: false },
+    { spec: './e', topLevel: false },
+    { spec: './f', topLevel: false },
+    { spec: null, topLevel: true },
+  ]);
+});
+
+test('faces/jstp: every require is at module top level, and the modules require no cycle', () => {
+  const root = path.join(__dirname, '..', 'faces', 'jstp');
+  const files = fs
+    .readdirSync(root, { recursive: true })
+    .filter((name) => name.endsWith('.js'))
+    .map((name) => path.join(root, name));
+  const graph = new Map(); // file -> files of faces/jstp it requires
+  const problems = [];
+  for (const file of files) {
+    const local = [];
+    for (const { spec, topLevel } of requireCalls(fs.readFileSync(file, 'utf8'), file)) {
+      const where = path.relative(root, file);
+      if (spec === null) problems.push(`${where}: require() of something other than a string literal`);
+      else if (!topLevel) problems.push(`${where}: require('${spec}') inside a function`);
+      if (spec === null || !spec.startsWith('.')) continue;
+      const target = require.resolve(path.resolve(path.dirname(file), spec));
+      if (target.startsWith(root + path.sep)) local.push(target);
+    }
+    graph.set(file, local);
+  }
+  // Depth-first: a module met again while it is still on the path closes a cycle.
+  const done = new Set();
+  const trail = [];
+  const walk = (file) => {
+    const at = trail.indexOf(file);
+    if (at >= 0) {
+      const cycle = [...trail.slice(at), file].map((f) => path.relative(root, f));
+      problems.push(`require cycle: ${cycle.join(' -> ')}`);
+      return;
+    }
+    if (done.has(file)) return;
+    trail.push(file);
+    for (const next of graph.get(file) ?? []) walk(next);
+    trail.pop();
+    done.add(file);
+  };
+  for (const file of files) walk(file);
+  assert.deepStrictEqual(problems, []);
+  assert.ok(graph.size > 10, 'the walk found the modules');
 });

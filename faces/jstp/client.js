@@ -1,35 +1,15 @@
 'use strict';
 
 // The client side shared by every transport: connect (dial, then handshake through
-// the connect policy), connectAndInspect, reconnect onto the same session, and the
-// reconnector that runs when a connected client loses its socket.
+// the connect policy), connectAndInspect, and reconnect onto the same session. What
+// runs when a connected client loses its socket is reconnect.js's.
 
 const Connection = require('./connection');
 const errors = require('./errors');
 const { Application } = require('./application');
 const { SimpleConnectPolicy } = require('./policies');
-
-// The original's default reconnector: 1 s doubling to 32 s, plus 0..1000 ms.
-const INITIAL_BACKOFF = 1000;
-const MAX_BACKOFF = 32000;
-const JITTER = 1000;
-
-function createDefaultReconnector() {
-  let backoff = INITIAL_BACKOFF;
-  return (connection, reconnect) => {
-    setTimeout(() => {
-      if (connection.closedIntentionally) return;
-      reconnect((error) => {
-        backoff = error ? Math.min(backoff * 2, MAX_BACKOFF) : INITIAL_BACKOFF;
-      });
-    }, backoff + Math.floor(Math.random() * (JITTER + 1)));
-  };
-}
-
-const closedError = () =>
-  Object.assign(new Error('The connection was closed while reconnecting'), { code: 'ERR_JSTP_CLOSED' });
-
-const popCallback = (args) => (typeof args[args.length - 1] === 'function' ? args.pop() : null);
+const { popCallback } = require('./arguments');
+const { createDefaultReconnector, scheduleFor, restoreSession, closedError } = require('./reconnect');
 
 /** Fills in the client object's defaults, as the original does, in place. */
 function prepareClient(client, options, transportName) {
@@ -48,13 +28,15 @@ function prepareClient(client, options, transportName) {
 /** connect(app, client, ...dialArgs, callback(error, connection, session)) */
 const connectFn = (dial, Transport, transportName) => (app, client, ...options) => {
   const callback = popCallback(options);
-  dial(...options, (error, raw) => {
+  // The default reconnector runs on the core's engine: the socket redials by itself.
+  const schedule = scheduleFor(client);
+  dial({ schedule }, ...options, (error, raw) => {
     if (error) {
       callback(error);
       return;
     }
     client = prepareClient(client, options, transportName);
-    const connection = new Connection(new Transport(raw), null, client);
+    const connection = new Connection(new Transport(raw, { redials: schedule !== undefined }), null, client);
     let failed = false;
     const onError = (err) => {
       failed = true;
@@ -118,7 +100,7 @@ const connectAndInspectFn = (connect) => (app, client, interfaces, ...options) =
 const reconnectFn = (dial, Transport) => (connection, ...options) => {
   const callback = popCallback(options) || (() => {});
   const closes = connection._closes;
-  dial(...options, (error, raw) => {
+  dial({}, ...options, (error, raw) => {
     if (error) {
       callback(error);
       return;
@@ -129,57 +111,8 @@ const reconnectFn = (dial, Transport) => (connection, ...options) => {
       callback(closedError());
       return;
     }
-    if (connection.transport) connection._removeTransport();
-    connection._initTransport(new Transport(raw));
-    const session = connection._sessionRefused ? null : connection.session;
-    connection.client.connectPolicy(connection._serverApp, connection, session, (err, conn) => {
-      if (err) {
-        // The server no longer knows the session (it restarted with its sessions in
-        // memory, or they expired): the original retried the restore forever, its
-        // calls never settling. The next attempt starts a new session instead.
-        if (session && err.code === errors.ERR_AUTH_FAILED) connection._sessionRefused = true;
-        callback(err, conn);
-        return;
-      }
-      connection._sessionRefused = false;
-      if (conn.client.heartbeatInterval) conn.startHeartbeat(conn.client.heartbeatInterval);
-      callback(null, conn);
-    });
+    restoreSession(connection, new Transport(raw), callback);
   });
 };
 
-/** Hands a client that lost its socket to its reconnector. The reconnector's
- * function takes an optional transport name ('net', 'tls', 'ws'), then dial
- * arguments (default: those of the first connect), then a callback. */
-let transports = null; // required on first use: they require this module
-
-function reconnectWith(connection) {
-  // Closed on purpose: no reconnector runs. (The original ran it; a custom one that
-  // forgot to check closedIntentionally then redialed forever.)
-  if (connection.closedIntentionally) return;
-  transports ??= { net: require('./net'), tls: require('./tls'), ws: require('./ws').ws };
-  const reconnect = (...options) => {
-    if (connection.closedIntentionally) return;
-    let name = options[0];
-    if (typeof name === 'string' && transports[name]) options = options.slice(1);
-    else name = connection.client._connectionTransport;
-    const callback = popCallback(options) || (() => {});
-    if (options.length === 0) options = connection.client._connectionOptions;
-    connection.emit('reconnectAttempt', name, ...options);
-    if (connection.closedIntentionally) {
-      // A 'reconnectAttempt' listener closed it.
-      connection.emit('reconnect', closedError());
-      callback(closedError());
-      return;
-    }
-    transports[name].reconnect(connection, ...options, (error, ...rest) => {
-      connection.emit('reconnect', error);
-      callback(error, ...rest);
-      if (error) connection.client.reconnector(connection, reconnect);
-      else connection.once('close', () => reconnectWith(connection));
-    });
-  };
-  connection.client.reconnector(connection, reconnect);
-}
-
-module.exports = { connectFn, connectAndInspectFn, reconnectFn, reconnectWith, createDefaultReconnector };
+module.exports = { connectFn, connectAndInspectFn, reconnectFn };

@@ -4,22 +4,25 @@
 // send(text), end([text]), getRawTransport() and the events message (a parsed
 // message), error and close. The transports connkit ships run on the native core;
 // users may bring their own (see the seed: `new Connection(transport, server, client)`).
+//
+// This class holds the connection's state, its public API, the transport and what
+// goes out on it. The rest is in connection/: the handshake, the dispatch of
+// incoming messages, the heartbeat, the session bookkeeping and where logging
+// events go. The original's methods stay on the class, delegating there, so code
+// written against the original's Connection (underscore methods included) works.
 
 const { EventEmitter } = require('node:events');
-const semver = require('semver');
 const serde = require('./serde');
 const errors = require('./errors');
 const RemoteProxy = require('./remote-proxy');
-const Session = require('./session');
-const { rsplit } = require('./application');
+const { reconnectWith } = require('./reconnect');
+const handshake = require('./connection/handshake');
+const dispatch = require('./connection/dispatch');
+const { Heartbeat, dropSilentPeer } = require('./connection/heartbeat');
+const { sendWithBuffering } = require('./connection/bookkeeping');
+const { LOGGING, logged, emitForLogging } = require('./connection/logging');
 
-const { RemoteError } = errors;
-const LOGGING = process.env.NODE_ENV !== 'production';
 const doNothing = () => {};
-
-// A side that keeps more unacknowledged messages than this asks the peer for an
-// acknowledgement with a ping (the original kept them all, without bound).
-const ACK_AFTER = 1024;
 
 let nextConnectionId = 0;
 
@@ -36,9 +39,12 @@ class Connection extends EventEmitter {
     this.session = null;
     this.application = null;
     this.remoteProxies = {};
-    this._heartbeatTimer = null;
-    this._heartbeatTimeout = (client ?? server).heartbeatTimeout ?? 0;
-    this._silentSince = 0;
+    this._heartbeat = new Heartbeat((client ?? server).heartbeatTimeout ?? 0, {
+      closed: () => this._closed,
+      ping: () => this.ping(),
+      silent: (timeout) => dropSilentPeer(this, timeout),
+      timers: () => this.transport?.timers,
+    });
     this._ackPending = false;
     this.hasConnected = false;
     this.closedIntentionally = false;
@@ -51,9 +57,14 @@ class Connection extends EventEmitter {
       error: (error) => this._onSocketError(error),
     };
     this._initTransport(transport);
+    // As in the original, any client connection that loses an established socket
+    // goes to its client's reconnector, however it was made.
     if (client) {
       this.once('close', () => {
         if (this.hasConnected) this._reconnectHandler();
+        // Never connected (its handshake failed): nothing to restore, and a socket
+        // that redials by itself stops.
+        else if (this.transport?.redials) this.transport.end();
       });
     }
   }
@@ -79,7 +90,7 @@ class Connection extends EventEmitter {
   }
 
   _reconnectHandler() {
-    require('./client').reconnectWith(this);
+    reconnectWith(this);
   }
 
   callMethod(interfaceName, methodName, args, callback) {
@@ -102,20 +113,7 @@ class Connection extends EventEmitter {
   }
 
   _callback(messageId, error, result) {
-    let text;
-    try {
-      text = error
-        ? serde.compose('callback', messageId, null, 'error', RemoteError.getJstpArrayFor(error))
-        : serde.compose('callback', messageId, null, 'ok', result);
-    } catch (failure) {
-      // A result that cannot be written (a cycle, a throwing toJSON) must not
-      // crash the process from inside a method's callback.
-      text = serde.compose('callback', messageId, null, 'error', [errors.ERR_INTERNAL_API_ERROR]);
-      this._methodFailed(failure);
-    }
-    // A server's answer follows its session, which may be on another connection by now.
-    if (this.server && this.session) this.session._sendAnswer(text);
-    else this._send(text);
+    dispatch.answer(this, messageId, error, result);
   }
 
   emitRemoteEvent(interfaceName, eventName, args) {
@@ -127,57 +125,7 @@ class Connection extends EventEmitter {
    * `app` is 'name', 'name@range' or { name, version }.
    */
   handshake(app, login, password, callback) {
-    if (typeof login === 'function') [login, password, callback] = [undefined, undefined, login];
-    else if (typeof password === 'function') [password, callback] = [undefined, password];
-    const [name, version] = typeof app === 'string' ? rsplit(app, '@') : [app.name, app.version];
-    if (version && !semver.validRange(version)) {
-      callback(new Error('Invalid semver version range'));
-      return;
-    }
-    let strategy;
-    let credentials;
-    const restoring = Boolean(login) && !password;
-    if (restoring) {
-      this.session = login;
-      strategy = 'session';
-      credentials = [this.session.id, this.session.receivedCount];
-    } else if (login) {
-      strategy = 'login';
-      credentials = [login, password];
-    }
-    const id = 0;
-    const message = { handshake: version ? [id, name, version] : [id, name] };
-    if (strategy) message[strategy] = credentials;
-    if (!restoring) this._nextMessageId = this._messageIdDelta;
-
-    const onClose = () => done(new RemoteError(errors.ERR_NO_HANDSHAKE_RESPONSE));
-    const done = (error, ok) => {
-      this.removeListener('close', onClose);
-      this._callbacks.delete(id);
-      if (restoring) {
-        if (!error) {
-          this.session._restore(this, ok);
-          this.session._resendBufferedMessages();
-          this._nextMessageId = this.session.latestBufferedMessageId + this._messageIdDelta;
-          this._settleUnanswered(ok);
-        }
-        callback(error);
-        return;
-      }
-      if (!error) {
-        if (login && password) this.username = login;
-        const forgotten = this.session;
-        this.session = new Session(this, this.username, ok);
-        // A new session after one the server forgot: the old one's calls can never
-        // be answered. They fail now, before the new session issues an id, so a
-        // call made again (callMethodWithResend) cannot meet an old one's id.
-        if (forgotten) this._failPending();
-      }
-      callback(error, this.session);
-    };
-    this.once('close', onClose);
-    this._callbacks.set(id, done);
-    this._transmit(serde.stringify(message), message);
+    handshake.clientHandshake(this, app, login, password, callback);
   }
 
   inspectInterface(interfaceName, callback) {
@@ -201,52 +149,23 @@ class Connection extends EventEmitter {
   }
 
   _pong(messageId) {
-    if (this._closed) return;
-    this._send(serde.compose('pong', messageId));
+    dispatch.pong(this, messageId);
   }
 
   /** Pings every `interval` ms. With a heartbeat timeout (connkit: the client's or
    * server's `heartbeatTimeout`), a peer silent for that long is dropped. */
   startHeartbeat(interval) {
-    this.stopHeartbeat();
-    this._silentSince = 0;
-    this._heartbeatTimer = setInterval(() => {
-      if (this._closed) return;
-      // Silence is counted from the first ping left unanswered by any message.
-      const now = Date.now();
-      if (!this._silentSince) this._silentSince = now;
-      else if (this._heartbeatTimeout > 0 && now - this._silentSince >= this._heartbeatTimeout) {
-        this._dropSilentPeer();
-        return;
-      }
-      this.ping();
-    }, interval);
+    this._heartbeat.start(interval);
   }
 
   stopHeartbeat() {
-    if (this._heartbeatTimer) {
-      clearInterval(this._heartbeatTimer);
-      this._heartbeatTimer = null;
-    }
+    this._heartbeat.stop();
   }
 
-  /** The peer went silent: it is taken for gone. The socket is dropped (a client
-   * then reconnects as after any other drop), and calls waiting for it fail with
-   * ERR_CALLBACK_LOST at once, their messages taken out of the resend buffer
-   * (callMethodWithResend makes them again). */
-  _dropSilentPeer() {
-    this._closed = true;
-    this.stopHeartbeat();
-    const transport = this.transport;
-    if (typeof transport.destroy === 'function') transport.destroy();
-    else transport.end();
-    this._failPending();
-    const error = new Error(`No message from the peer for ${this._heartbeatTimeout} ms`);
-    error.code = 'ERR_HEARTBEAT_TIMEOUT';
-    // 'close' follows in any case; an 'error' nobody listens for must not crash.
-    if (this.listenerCount('error') > 0) this.emit('error', error, this);
+  /** The original's timer property: the heartbeat's interval, or null. */
+  get _heartbeatTimer() {
+    return this._heartbeat.timer;
   }
-
 
   /** Closes the socket for good: no reconnector runs, and a reconnect under way is
    * abandoned. An explicit jstp.net.reconnect() afterwards still works (the
@@ -265,22 +184,7 @@ class Connection extends EventEmitter {
 
   /** Sends a call, event, inspect or ping with the next id, and keeps it for resending. */
   _sendWithBuffering(kind, target, verb, args) {
-    const id = this._nextMessageId;
-    this._nextMessageId += this._messageIdDelta;
-    const text = serde.compose(kind, id, target, verb, args);
-    this._send(text);
-    this.session._bufferMessage(id, text);
-    this._askForAck();
-  }
-
-  /** A pong acknowledges everything sent before its ping. */
-  _askForAck() {
-    if (this._ackPending || this._closed || this.session.buffer.size < ACK_AFTER) return;
-    this._ackPending = true;
-    this.ping(() => {
-      this._ackPending = false;
-      this._askForAck();
-    });
+    sendWithBuffering(this, kind, target, verb, args);
   }
 
   /** Sends `text` once the handshake is done; until then (a restore under way)
@@ -293,7 +197,7 @@ class Connection extends EventEmitter {
   _transmit(text, message) {
     if (this._closed) return;
     this.transport.send(text);
-    if (LOGGING && this._logged('outgoingMessage')) {
+    if (LOGGING && logged(this, 'outgoingMessage')) {
       this._emitEventForLogging('outgoingMessage', message || serde.parse(text));
     }
   }
@@ -319,290 +223,47 @@ class Connection extends EventEmitter {
   }
 
   _onSocketError(error) {
-    this._end();
+    // A socket that redials by itself reports why it dropped, and is not over.
+    if (!this.transport?.redials) this._end();
     this.emit('error', error, this);
   }
 
-  /** Nothing will answer the calls still waiting: tell their callers, and do not
-   * resend them either. A client's handshake is left to its own close listener. */
-  _failPending() {
-    for (const [id, callback] of this._callbacks) {
-      if (id === 0 && this.client) continue;
-      this._callbacks.delete(id);
-      if (this.session) this.session.buffer.delete(Math.abs(id));
-      process.nextTick(callback, errors.ERR_CALLBACK_LOST);
-    }
-  }
-
-  /** After a restore: calls the peer received (ids up to `receivedCount`) but never
-   * answered. The original failed only some of them and left the rest waiting
-   * forever. Answers sent while we were away may still be on their way (a connkit
-   * server keeps them), so a ping goes first; what is still unanswered when its pong
-   * returns is reported lost. */
-  _settleUnanswered(receivedCount) {
-    const unanswered = [];
-    for (const id of this._callbacks.keys()) {
-      if (id !== 0 && Math.abs(id) <= receivedCount) unanswered.push(id);
-    }
-    if (unanswered.length === 0) return;
-    this.ping(() => {
-      for (const id of unanswered) {
-        const callback = this._callbacks.get(id);
-        if (callback) {
-          this._callbacks.delete(id);
-          callback(errors.ERR_CALLBACK_LOST);
-        }
-      }
-    });
-  }
-
   _processMessage(message) {
-    this._silentSince = 0;
-    const keys = Object.keys(message);
-    if (keys.length === 0) {
-      if (LOGGING) this._emitEventForLogging('heartbeat', message); // old-style '{}'
-      return;
-    }
-    if (LOGGING) this._emitEventForLogging('incomingMessage', message);
-    const kind = keys[0];
-    if (!this.handshakeDone && kind !== 'handshake') {
-      this._rejectMessage(message, true);
-      return;
-    }
-    const handler = HANDLERS[kind];
-    if (!handler) this._rejectMessage(message);
-    else if (!validHeader(kind, message[kind])) this._invalidMessage(message, kind);
-    else handler.call(this, message, keys);
-  }
-
-  /** A known kind with a header no peer of ours sends (`{call:null}`, an id that is
-   * no integer): the original threw on it, out of the socket's read, and the
-   * process died. The connection is closed, with an error saying why. */
-  _invalidMessage(message, kind) {
-    this._rejectMessage(message, true);
-    const error = new Error(`Invalid JSTP message: the ${kind} header is not [id, ...] with an integer id`);
-    error.code = 'ERR_JSTP_INVALID_MESSAGE';
-    if (this.listenerCount('error') > 0) this.emit('error', error, this);
+    this._heartbeat.heard();
+    dispatch.processMessage(this, message);
   }
 
   _rejectMessage(message, fatal) {
-    this._emitEventForLogging('messageRejected', message);
-    if (fatal) this._end();
+    dispatch.rejectMessage(this, message, fatal);
   }
 
-  _processHandshake(message, keys) {
-    if (this.handshakeDone) this._rejectMessage(message, true);
-    else if (message.handshake[1]) this._processHandshakeRequest(message, keys);
-    else this._processHandshakeResponse(message);
+  _methodFailed(error, interfaceName, methodName) {
+    dispatch.methodFailed(this, error, interfaceName, methodName);
   }
 
   _processHandshakeRequest(message, keys) {
-    if (!this.server) {
-      this._handshakeError(errors.ERR_NOT_A_SERVER);
-      return;
-    }
-    const [, applicationName, requestedVersion] = message.handshake;
-    this.requestedVersion = requestedVersion;
-    const application = this.server._getApplication(applicationName, requestedVersion);
-    if (!application) {
-      this._handshakeError(errors.ERR_APP_NOT_FOUND);
-      return;
-    }
-    if (!this.requestedVersion) this.requestedVersion = String(semver.major(application.version));
-    this.application = application;
-    const strategy = keys[1] || 'anonymous';
-    const credentials = keys[1] && message[keys[1]];
-    if (strategy === 'session') {
-      this.server.restoreSession(this, application, credentials, (e, u, s) => this._onSessionRestored(e, u, s));
-    } else {
-      this.server.startSession(this, application, strategy, credentials, (e, u, s) => this._onSessionCreated(e, u, s));
-    }
-    this.server.emit('handshakeRequest', this, applicationName, strategy);
+    handshake.processHandshakeRequest(this, message, keys);
   }
 
   _onSessionCreated(error, username, session) {
-    if (!this._accept(error, username, session)) return;
-    this.server.emit('connect', this);
-    this._sendHandshakeOk(session.id);
+    handshake.onSessionCreated(this, error, username, session);
   }
 
   _onSessionRestored(error, username, session) {
-    if (!this._accept(error, username, session)) return;
-    this.server.emit('reconnect', this);
-    this._sendHandshakeOk(session.receivedCount);
-    session._resendBufferedMessages();
-    // Ids go on from the last one used. (The original's server stepped back toward
-    // zero here and reused ids, overwriting messages still in its resend buffer.)
-    this._nextMessageId = session.latestBufferedMessageId + this._messageIdDelta;
-    this._settleUnanswered(session.guaranteedDeliveredCount);
-  }
-
-  /** Ends the handshake of a session started or restored: with an error, or (when the
-   * connection is still open) by taking the session. Whether it was taken. */
-  _accept(error, username, session) {
-    if (this._closed) return false; // the handshake timed out, or the client left, meanwhile
-    if (error) {
-      this._handshakeError(error);
-      return false;
-    }
-    this.username = username;
-    this.session = session;
-    this.handshakeDone = true;
-    this.emit('client', session, this);
-    return true;
-  }
-
-  _sendHandshakeOk(ok) {
-    const message = { handshake: [0], ok };
-    if (this._nextMessageId === 0) this._nextMessageId = this._messageIdDelta;
-    this._transmit(serde.stringify(message), message);
+    handshake.onSessionRestored(this, error, username, session);
   }
 
   _processHandshakeResponse(message) {
-    const id = message.handshake[0];
-    const callback = this._callbacks.get(id);
-    this._emitEventForLogging('handshake', message.error, message.ok);
-    if (!callback) {
-      this._rejectMessage(message);
-      return;
-    }
-    if (message.ok !== undefined) {
-      this.handshakeDone = true;
-      this.application = this.client.application;
-      this.hasConnected = true;
-      callback(null, message.ok);
-    } else if (message.error) {
-      callback(RemoteError.fromJstpArray(message.error));
-    } else {
-      this._rejectMessage(message, true);
-    }
+    handshake.processHandshakeResponse(this, message);
   }
 
   _handshakeError(error) {
-    this._end({ handshake: [0], error: RemoteError.getJstpArrayFor(error) });
-  }
-
-  _processCall(message, keys) {
-    const id = message.call[0];
-    const interfaceName = message.call[1];
-    const methodName = keys[1];
-    const args = message[methodName];
-    const callback = (error, ...result) => this._callback(id, error, result);
-    this.session._onMessageReceived(id);
-    if (!args) {
-      callback(errors.ERR_INVALID_SIGNATURE);
-      return;
-    }
-    this._emitEventForLogging('call', interfaceName, methodName, args);
-    try {
-      this.application.callMethod(this, interfaceName, methodName, args, callback);
-    } catch (error) {
-      callback(errors.ERR_INTERNAL_API_ERROR);
-      this._methodFailed(error, interfaceName, methodName);
-    }
-  }
-
-  /** A method threw or rejected. The original re-threw, crashing the server; connkit
-   * answers ERR_INTERNAL_API_ERROR and reports the error as the server's
-   * 'methodError' (connkit), or as a process warning when nobody listens. */
-  _methodFailed(error, interfaceName, methodName) {
-    const owner = this.server ?? this;
-    if (owner.listenerCount('methodError') > 0) owner.emit('methodError', error, this, interfaceName, methodName);
-    else process.emitWarning(error instanceof Error ? error : String(error), { code: 'JSTP_METHOD_ERROR' });
-  }
-
-  _processCallback(message) {
-    const id = message.callback[0];
-    const callback = this._callbacks.get(id);
-    this._emitEventForLogging('callback', message.error, message.ok);
-    this.session._onCallbackMessageReceived(id);
-    if (callback) {
-      this._callbacks.delete(id);
-      if (message.ok) {
-        callback(null, ...message.ok);
-        return;
-      }
-      if (message.error) {
-        callback(RemoteError.fromJstpArray(message.error));
-        return;
-      }
-    }
-    this._rejectMessage(message);
-  }
-
-  _processEvent(message, keys) {
-    const interfaceName = message.event[1];
-    const eventName = keys[1];
-    const args = message[eventName];
-    this._emitEventForLogging('event', interfaceName, eventName, args);
-    this.session._onMessageReceived(message.event[0]);
-    if (!Array.isArray(args)) {
-      this._rejectMessage(message);
-      return;
-    }
-    // The name comes from the wire: `__proto__` is no proxy of ours.
-    const proxy = Object.hasOwn(this.remoteProxies, interfaceName) ? this.remoteProxies[interfaceName] : undefined;
-    if (proxy) proxy._emitLocal(eventName, args);
-    if (this.application && this.application.handleEvent) {
-      this.application.handleEvent(this, interfaceName, eventName, args);
-    }
-  }
-
-  _processInspect(message) {
-    const [id, interfaceName] = message.inspect;
-    this._emitEventForLogging('inspect', interfaceName);
-    this.session._onMessageReceived(id);
-    const methods = this.application.getMethods(interfaceName);
-    if (methods) this._callback(id, null, methods);
-    else this._callback(id, errors.ERR_INTERFACE_NOT_FOUND);
-  }
-
-  _processPing(message) {
-    const id = message.ping[0];
-    this._pong(id);
-    this.session._onMessageReceived(id);
-  }
-
-  _processPong(message) {
-    const id = message.pong[0];
-    this.session._onCallbackMessageReceived(id);
-    const callback = this._callbacks.get(id);
-    if (callback) {
-      this._callbacks.delete(id);
-      callback();
-    }
-  }
-
-  /** Whether anyone listens for logging `event` (skips building what nobody reads). */
-  _logged(event) {
-    const target = this.client?.logger ?? this;
-    return target.listenerCount(event) > 0 || (this.server && this.server.listenerCount('log') > 0);
+    handshake.handshakeError(this, error);
   }
 
   _emitEventForLogging(event, ...args) {
-    if (!this._logged(event)) return;
-    if (this.client && this.client.logger) this.client.logger.emit(event, ...args);
-    else this.emit(event, ...args);
-    if (this.server) this.server.emit('log', this, event, ...args);
+    emitForLogging(this, event, ...args);
   }
 }
-
-/** `[id, ...]` with a safe integer id; calls, events and inspects also name an
- * interface. */
-function validHeader(kind, header) {
-  if (!Array.isArray(header) || !Number.isSafeInteger(header[0])) return false;
-  return !NAMED.has(kind) || typeof header[1] === 'string';
-}
-const NAMED = new Set(['call', 'event', 'inspect']);
-
-const HANDLERS = {
-  handshake: Connection.prototype._processHandshake,
-  call: Connection.prototype._processCall,
-  callback: Connection.prototype._processCallback,
-  event: Connection.prototype._processEvent,
-  inspect: Connection.prototype._processInspect,
-  ping: Connection.prototype._processPing,
-  pong: Connection.prototype._processPong,
-};
 
 module.exports = Connection;

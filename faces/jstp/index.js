@@ -1,7 +1,7 @@
 'use strict';
 
 // connkit/jstp: a drop-in for @metarhia/jstp 2.x on connkit's native core. The
-// wire is the original's, byte for byte; see README "connkit/jstp" for what differs.
+// wire is the original's, byte for byte; see docs/jstp.md for what differs.
 
 // Each export is its own assignment, so ESM code can `import { Connection } from 'connkit/jstp'`.
 const errors = require('./errors');

@@ -11,16 +11,21 @@ const { refuseUnsupportedTls } = require('../../lib/options');
 const { fromJson, parse } = require('./serde');
 const { JstpServer, serverFactory } = require('./server');
 const { connectFn, connectAndInspectFn, reconnectFn } = require('./client');
+const { open } = require('./dial');
 
 const MAX_MESSAGE_SIZE = 8 * 1024 * 1024;
 const FRAMING = { framing: 'jstp', maxFrameSize: MAX_MESSAGE_SIZE };
 
 /** `socket` is a core connection with 'jstp' framing, or any Node stream (a
- * net.Socket a user made, say), which is then split and parsed here. */
+ * net.Socket a user made, say), which is then split and parsed here. A core socket
+ * that redials by itself (`redials`) closes, for JSTP, at each drop, and opens again
+ * at each reconnect. */
 class Transport extends EventEmitter {
-  constructor(socket) {
+  constructor(socket, { redials = false } = {}) {
     super();
     this.socket = socket;
+    this.redials = redials;
+    this._open = true;
     this._framed = socket instanceof CoreConnection && socket.framed;
     socket.setEncoding('utf8');
     if (this._framed) socket.on('frame', (text) => this.emit('message', fromJson(text)));
@@ -28,7 +33,38 @@ class Transport extends EventEmitter {
     // A socket replaced by jstp.net.reconnect() is detached from its Connection;
     // its last errors then have nobody to go to.
     socket.on('error', (error) => this.listenerCount('error') > 0 && this.emit('error', jstpError(error)));
-    socket.on('close', (hadError) => this.emit('close', hadError));
+    socket.on('close', (hadError) => this._closed(hadError));
+    if (redials) {
+      // A drop is the socket's close for JSTP, after its cause as the 'error'.
+      socket.on('disconnect', (error) => {
+        if (error && this.listenerCount('error') > 0) this.emit('error', jstpError(error));
+        this._closed(Boolean(error));
+      });
+      socket.on('connect', () => (this._open = true));
+    }
+  }
+
+  _closed(hadError) {
+    if (!this._open) return; // the drop already said so
+    this._open = false;
+    this.emit('close', hadError);
+  }
+
+  /** The heartbeat's timers: the core's, for a core socket (see Heartbeat). */
+  get timers() {
+    if (!(this.socket instanceof CoreConnection)) return undefined;
+    const socket = this.socket;
+    return {
+      setInterval(beat, interval) {
+        socket.on('heartbeat', beat);
+        socket.setHeartbeat(interval);
+        return beat;
+      },
+      clearInterval(beat) {
+        socket.removeListener('heartbeat', beat);
+        socket.setHeartbeat(0);
+      },
+    };
   }
 
   getRawTransport() {
@@ -106,22 +142,18 @@ function dialOptions(args, secure) {
   };
 }
 
-/** dial(...connectArgs, callback(error, socket)), for net or tls. */
-const dialer = (secure) => (...args) => {
+/** dial(how, ...connectArgs, callback(error, socket)), for net or tls; `how`:
+ * dial.js's ({ schedule }). */
+const dialer = (secure) => (how, ...args) => {
   const callback = args.pop();
-  let socket;
+  let options;
   try {
-    socket = new CoreConnection(dialOptions(args, secure));
+    options = dialOptions(args, secure);
   } catch (error) {
     process.nextTick(callback, error);
     return;
   }
-  const onError = (error) => callback(error);
-  socket.once('error', onError);
-  socket.once('connect', () => {
-    socket.removeListener('error', onError);
-    callback(null, socket);
-  });
+  open(options, how, callback);
 };
 
 
@@ -167,4 +199,4 @@ function transportModule(name, secure) {
   };
 }
 
-module.exports = { transportModule, MAX_MESSAGE_SIZE };
+module.exports = { transportModule, Transport, FRAMING, MAX_MESSAGE_SIZE };
