@@ -2,7 +2,8 @@
 
 // The server side of the jstp benchmark, in its own process:
 //   node jstp-peer.js <impl>
-// Prints "ready <port>"; on "report" prints "rss <maxRSS bytes>".
+// Serves the same application over TCP (jstp.net) and WebSocket (jstp.ws), both on
+// 127.0.0.1. Prints "ready <netPort> <wsPort>"; on "report" prints "rss <maxRSS bytes>".
 
 const [, , implName] = process.argv;
 const jstp = require(implName === 'connkit' ? 'connkit/jstp' : '@metarhia/jstp');
@@ -25,8 +26,9 @@ const api = {
   },
 };
 
-const server = jstp.net.createServer([new jstp.Application('bench', api)]);
-server.listen(0, '127.0.0.1', () => say(`ready ${server.address().port}`));
+const servers = [jstp.net.createServer, jstp.ws.createServer].map((create) => create([new jstp.Application('bench', api)]));
+const listening = (server) => new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+Promise.all(servers.map(listening)).then(() => say(`ready ${servers.map((server) => server.address().port).join(' ')}`));
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (text) => {
   if (text.includes('report')) {

@@ -1,23 +1,39 @@
 'use strict';
 
-// connkit/jstp against @metarhia/jstp 2.3.0 over TCP: the server runs in its own
-// process with the same implementation as the client; rounds are interleaved.
+// connkit/jstp against @metarhia/jstp 2.3.0 over TCP and over WebSocket: the server
+// runs in its own process with the same implementation as the client, serving both
+// transports; each round measures TCP, then WebSocket, with a fresh server. Rounds
+// are interleaved.
 
 const { startChild } = require('./child');
 const { compare, print } = require('./table');
 
 const IMPLS = ['connkit', 'original'];
-const SEQUENTIAL = Number(process.env.BENCH_JSTP_SEQUENTIAL || 5_000);
-const PIPELINED = Number(process.env.BENCH_JSTP_PIPELINED || 50_000);
 const IN_FLIGHT = 100;
-const EVENTS = Number(process.env.BENCH_JSTP_EVENTS || 100_000);
+const count = (name, fallback) => Number(process.env[name] || fallback);
+// Calls or events per case, by transport. WebSocket runs fewer, to keep the suite short.
+const COUNTS = {
+  net: {
+    sequential: count('BENCH_JSTP_SEQUENTIAL', 5_000),
+    pipelined: count('BENCH_JSTP_PIPELINED', 50_000),
+    events: count('BENCH_JSTP_EVENTS', 100_000),
+  },
+  ws: {
+    sequential: count('BENCH_JSTP_WS_SEQUENTIAL', 2_000),
+    pipelined: count('BENCH_JSTP_WS_PIPELINED', 20_000),
+    events: count('BENCH_JSTP_WS_EVENTS', 40_000),
+  },
+};
 
 const lib = (impl) => require(impl === 'connkit' ? 'connkit/jstp' : '@metarhia/jstp');
 
-function connect(impl, port) {
+/** A client of `transport` ('net' or 'ws') connected to the peer on `port`. */
+function connect(impl, transport, port) {
+  // ws dials with (websocket client config, url); net with (port, host).
+  const where = transport === 'ws' ? [{}, `ws://127.0.0.1:${port}`] : [port, '127.0.0.1'];
   return new Promise((resolve, reject) => {
     const client = { reconnector: () => {} };
-    lib(impl).net.connectAndInspect('bench', client, ['bench'], port, '127.0.0.1', (error, connection, proxies) =>
+    lib(impl)[transport].connectAndInspect('bench', client, ['bench'], ...where, (error, connection, proxies) =>
       error ? reject(error) : resolve({ connection, bench: proxies.bench }),
     );
   });
@@ -25,80 +41,105 @@ function connect(impl, port) {
 
 const add = (bench) => new Promise((resolve) => bench.add(1, 2, resolve));
 
-async function sequential(bench) {
-  const samples = new Float64Array(SEQUENTIAL);
-  for (let i = -500; i < SEQUENTIAL; i++) {
+async function sequential(bench, calls) {
+  const samples = new Float64Array(calls);
+  for (let i = -500; i < calls; i++) {
     const t0 = process.hrtime.bigint();
     await add(bench);
     if (i >= 0) samples[i] = Number(process.hrtime.bigint() - t0) / 1000;
   }
   samples.sort();
-  return samples[Math.floor(SEQUENTIAL / 2)];
+  return samples[Math.floor(calls / 2)];
 }
 
 /** Calls/s with IN_FLIGHT calls outstanding at all times. */
-function pipelined(bench) {
+function pipelined(bench, calls) {
   return new Promise((resolve) => {
     let sent = 0;
     let done = 0;
     const started = process.hrtime.bigint();
     const next = () => {
-      if (++done === PIPELINED) resolve(PIPELINED / (Number(process.hrtime.bigint() - started) / 1e9));
-      else if (sent < PIPELINED) send();
+      if (++done === calls) resolve(calls / (Number(process.hrtime.bigint() - started) / 1e9));
+      else if (sent < calls) send();
     };
     const send = () => {
       sent++;
       bench.add(1, 2, next);
     };
-    for (let i = 0; i < IN_FLIGHT; i++) send();
+    for (let i = 0; i < Math.min(IN_FLIGHT, calls); i++) send();
   });
 }
 
 /** Server events/s received by the client. */
-function events(bench) {
+function events(bench, total) {
   return new Promise((resolve) => {
     let seen = 0;
     const started = process.hrtime.bigint();
     const onTick = () => {
-      if (++seen === EVENTS) {
+      if (++seen === total) {
         bench.removeListener('tick', onTick);
-        resolve(EVENTS / (Number(process.hrtime.bigint() - started) / 1e9));
+        resolve(total / (Number(process.hrtime.bigint() - started) / 1e9));
       }
     };
     bench.on('tick', onTick);
-    bench.flood(EVENTS, () => {});
+    bench.flood(total, () => {});
   });
+}
+
+async function measure(impl, transport, port) {
+  const { connection, bench } = await connect(impl, transport, port);
+  const counts = COUNTS[transport];
+  const result = {
+    p50: await sequential(bench, counts.sequential),
+    pipelined: await pipelined(bench, counts.pipelined),
+    events: await events(bench, counts.events),
+  };
+  return { connection, result };
 }
 
 async function round(impl) {
   const server = startChild('jstp-peer.js', [impl]);
-  const port = Number((await server.expect('ready')).split(' ')[1]);
-  const { connection, bench } = await connect(impl, port);
-  const result = { p50: await sequential(bench), pipelined: await pipelined(bench), events: await events(bench) };
-  server.send('report');
-  result.rss = Number((await server.expect('rss')).split(' ')[1]);
-  connection.close();
-  server.stop();
-  return result;
+  try {
+    const [netPort, wsPort] = (await server.expect('ready')).split(' ').slice(1).map(Number);
+    const net = await measure(impl, 'net', netPort);
+    // The server's RSS after the TCP events, before any WebSocket traffic.
+    server.send('report');
+    net.result.rss = Number((await server.expect('rss')).split(' ')[1]);
+    net.connection.close();
+    const ws = await measure(impl, 'ws', wsPort);
+    ws.connection.close();
+    return { net: net.result, ws: ws.result };
+  } finally {
+    server.stop();
+  }
 }
 
 async function run({ rounds = Number(process.env.BENCH_ROUNDS || 3), report = console.log } = {}) {
-  const r = Object.fromEntries(IMPLS.map((i) => [i, { p50: [], pipelined: [], events: [], rss: [] }]));
+  const lists = (keys) => Object.fromEntries(IMPLS.map((i) => [i, Object.fromEntries(keys.map((k) => [k, []]))]));
+  const r = { net: lists(['p50', 'pipelined', 'events', 'rss']), ws: lists(['p50', 'pipelined', 'events']) };
   for (let n = 1; n <= rounds; n++) {
     for (const impl of IMPLS) {
       const result = await round(impl);
-      for (const k of Object.keys(result)) r[impl][k].push(result[k]);
+      for (const transport of Object.keys(r)) {
+        for (const k of Object.keys(result[transport])) r[transport][impl][k].push(result[transport][k]);
+      }
     }
     process.stderr.write(`  jstp: round ${n}/${rounds}\r`);
   }
-  const rows = compare(r, [
+  const rows = compare(r.net, [
     ['sequential call p50 µs', 'p50', '<= 0.5x'],
     [`calls/s, ${IN_FLIGHT} in flight`, 'pipelined', '>= 5x'],
     ['server events/s', 'events', '>= 5x'],
-    [`server RSS MB after ${EVENTS / 1000}k events`, 'rss', '<= 1.0x'],
+    [`server RSS MB after ${COUNTS.net.events / 1000}k events`, 'rss', '<= 1.0x'],
   ]);
   print(report, `jstp: connkit/jstp vs @metarhia/jstp 2.3.0 over TCP (median of ${rounds} interleaved rounds)`, rows);
-  return rows;
+  const wsRows = compare(r.ws, [
+    ['sequential call p50 µs', 'p50', '<= 0.8x'],
+    [`calls/s, ${IN_FLIGHT} in flight`, 'pipelined', '>= 2x'],
+    ['server events/s', 'events', '>= 2x'],
+  ]);
+  print(report, `jstp: connkit/jstp vs @metarhia/jstp 2.3.0 over WebSocket (median of ${rounds} interleaved rounds)`, wsRows);
+  return [...rows, ...wsRows.map(([name, ...rest]) => [`ws: ${name}`, ...rest])];
 }
 
 module.exports = { run };
