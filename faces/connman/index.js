@@ -2,7 +2,7 @@
 
 // connkit/connman: a drop-in for connman 1.0.0 on connkit's core. Auto-reconnecting
 // TCP connections and named pools, with connman's backoff run by the core's
-// reconnect engine. See the README for where it follows the original's document
+// reconnect engine. See docs/connman.md for where it follows the original's document
 // rather than its code.
 
 const { ManagedSocket } = require('./socket');

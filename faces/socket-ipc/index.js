@@ -1,7 +1,7 @@
 'use strict';
 
 // connkit/socket-ipc: a drop-in for @crussell52/socket-ipc 0.4.0 on connkit's core.
-// Same classes, options, events and wire; see the README for where it follows the
+// Same classes, options, events and wire; see docs/socket-ipc.md for where it follows the
 // original's document rather than its code.
 
 // Each export is its own assignment, so ESM code can `import { Server } from 'connkit/socket-ipc'`.

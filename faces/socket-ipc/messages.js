@@ -39,7 +39,7 @@ function createEncoder(transcoder) {
  * - a client keeps a natively framed connection, since the next frame is whole
  *   whatever this one held; with a custom transcoder, whose decoder's state is now
  *   unknown, it hangs up and reconnects as after any lost socket.
- * The original crashes the process on undecodable input (see the README).
+ * The original crashes the process on undecodable input (see docs/socket-ipc.md).
  */
 function readMessages(conn, transcoder, emitter, clientId) {
   const onServer = clientId !== undefined;

@@ -1,6 +1,8 @@
 //! HTTP/1.1 on hyper, for protocols that ride it: a pooled request/response client
-//! (thrift's HttpConnection), and a web server answering POSTs, serving files and
-//! upgrading WebSockets into core connections (thrift's createWebServer).
+//! that writes requests in call order (thrift's HttpConnection rides it), and a
+//! generic web server that hands JS what it does not serve itself, serves files and
+//! upgrades WebSockets into core connections (thrift's createWebServer and jstp's ws
+//! servers ride it).
 
 pub mod client;
 pub mod server;
