@@ -7,6 +7,7 @@
 
 const { EventEmitter } = require('node:events');
 const native = require('./native');
+const { EVENT } = require('./symbols');
 
 // What JS and the core agree on (event kinds, control ops, record formats, option
 // names), defined once in Rust (src/node/boundary.rs) and read here.
@@ -57,7 +58,7 @@ function deliver(batch) {
     try {
       // The payload is batch[start, at): handles slice or decode it as they need,
       // so a frame read as text never becomes a Buffer object.
-      handle._onEvent(kind, batch, start, at);
+      handle[EVENT](kind, batch, start, at);
     } catch (err) {
       // A throwing listener must not cost the rest of the batch; it still surfaces
       // as an uncaught exception, as it would from a Node socket.

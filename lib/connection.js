@@ -9,6 +9,7 @@
 // ends and closes, as a face may redirect through connection/hooks.js.
 
 const { Op, register, unregister, Handle, native } = require('./bridge');
+const { EVENT } = require('./symbols');
 const { connectOptions } = require('./options');
 const { invalidType, invalidValue, withCode } = require('./errors');
 const writer = require('./writer');
@@ -250,7 +251,7 @@ class Connection extends Handle {
   }
 
   /** The bridge's entry point: one event from the core. */
-  _onEvent(kind, batch, start, end) {
+  [EVENT](kind, batch, start, end) {
     this.#events.handle(kind, batch, start, end);
   }
 

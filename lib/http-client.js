@@ -5,6 +5,7 @@
 // (err) or (null, statusCode, body); the process stays alive while requests are out.
 
 const { Kind, register, unregister, Handle, native } = require('./bridge');
+const { EVENT } = require('./symbols');
 const { connectOptions, headerList, hostFor, plainObject, check } = require('./options');
 const { fromCore, invalidType, invalidValue, withCode } = require('./errors');
 
@@ -75,7 +76,7 @@ class HttpClient extends Handle {
     if (this._pending.size === 0) unregister(this._id);
   }
 
-  _onEvent(kind, batch, start, end) {
+  [EVENT](kind, batch, start, end) {
     const no = batch.readUInt32LE(start);
     const callback = this._pending.get(no);
     if (callback === undefined) return;

@@ -8,6 +8,7 @@ const { Kind, register, unregister, Handle, native } = require('./bridge');
 const { Connection, Accepted } = require('./connection');
 const { listenOptions, plainObject } = require('./options');
 const { fromCore, invalidType, withCode } = require('./errors');
+const { BIND, EVENT, ESTABLISHED, CLIENT_ERROR } = require('./symbols');
 
 class Server extends Handle {
   constructor(options, connectionListener) {
@@ -57,7 +58,7 @@ class Server extends Handle {
     }
     const config = listenOptions({ ...this._options, ...where });
     if (callback) this.once('listening', callback);
-    this._id = this._bind(config);
+    this._id = this[BIND](config);
     if (this._maxConnections != null) native.setMaxConnections(this._id, maxOf(this._maxConnections));
     register(this._id, this);
     this._liveness.activate(true);
@@ -65,7 +66,7 @@ class Server extends Handle {
   }
 
   /** Starts the core's listener; returns its id. */
-  _bind(config) {
+  [BIND](config) {
     this._framed = config.connection.framing.kind !== 'raw';
     return native.listen(config);
   }
@@ -99,7 +100,7 @@ class Server extends Handle {
     return this;
   }
 
-  _onEvent(kind, batch, start, end) {
+  [EVENT](kind, batch, start, end) {
     switch (kind) {
       case Kind.Listening:
         this._address = JSON.parse(batch.toString('utf8', start, end));
@@ -135,7 +136,7 @@ class Server extends Handle {
 
   /** An accepted connection finished its handshake. One that finishes after close()
    * is dropped unannounced, as a net.Server's backlog is when its listener closes. */
-  _established(conn) {
+  [ESTABLISHED](conn) {
     if (!this._closing) {
       this.emit('connection', conn);
       return;
@@ -157,7 +158,7 @@ class Server extends Handle {
     });
   }
 
-  _clientError(err, conn) {
+  [CLIENT_ERROR](err, conn) {
     if (this.listenerCount('tlsClientError') > 0) this.emit('tlsClientError', err, conn);
   }
 

@@ -11,6 +11,7 @@ const { Server } = require('./server');
 const { boundary, Kind, native } = require('./bridge');
 const { headerList, plainObject, check } = require('./options');
 const { invalidType, invalidValue } = require('./errors');
+const { BIND, EVENT } = require('./symbols');
 
 const { originDenied: ORIGIN_DENIED, upgrade: UPGRADE } = boundary.requestFlags;
 const MESSAGES = boundary.messages;
@@ -18,7 +19,7 @@ const ECHOES = ['origin', 'location'];
 
 /** One request, as JS sees it: what it asks, and how to answer. */
 class WebRequest {
-  constructor(server, no, flags, method, path, origin, body) {
+  constructor(reply, flags, method, path, origin, body) {
     this.method = method;
     this.path = path;
     /** The Origin header ('' without one). */
@@ -29,15 +30,14 @@ class WebRequest {
     /** It asks for a WebSocket upgrade, which this server does not take. */
     this.upgrade = (flags & UPGRADE) !== 0;
     this.answered = false;
-    this._server = server;
-    this._no = no;
+    this._reply = reply;
   }
 
   /** `reason` replaces the status's standard phrase. */
   respond(status, body = Buffer.alloc(0), reason = undefined) {
     if (this.answered) return;
     this.answered = true;
-    native.webRespond(this._server._id, this._no, status, typeof body === 'string' ? Buffer.from(body) : body, reason);
+    this._reply(status, typeof body === 'string' ? Buffer.from(body) : body, reason);
   }
 }
 
@@ -121,15 +121,15 @@ class WebServer extends Server {
     this._web = { websocket: upgrades?.config, cors: corsOf(cors), files: filesOf(files), maxBody: maxBodySize };
   }
 
-  _bind(config) {
+  [BIND](config) {
     this._framed = true; // WebSocket messages are frames, whatever they carry
     return native.webListen({ listen: config, ...this._web });
   }
 
-  _onEvent(kind, batch, start, end) {
+  [EVENT](kind, batch, start, end) {
     if (kind === Kind.Request) this._onRequest(batch, start, end);
     else if (kind === Kind.Upgrade) this._onUpgrade(batch, start, end);
-    else super._onEvent(kind, batch, start, end);
+    else super[EVENT](kind, batch, start, end);
   }
 
   _onRequest(batch, start, end) {
@@ -144,7 +144,8 @@ class WebServer extends Server {
     const origin = batch.utf8Slice(pathEnd + 2, originEnd);
     at = originEnd;
     // A view of the batch, as a connection's frames are: each batch is a Buffer of its own.
-    this.emit('request', new WebRequest(this, no, flags, method, path, origin, batch.subarray(at, end)));
+    const reply = (status, body, reason) => native.webRespond(this._id, no, status, body, reason);
+    this.emit('request', new WebRequest(reply, flags, method, path, origin, batch.subarray(at, end)));
   }
 
   /** Upgrades pass `verify` or get 403; one that throws gets 500 and is reported. */

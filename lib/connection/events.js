@@ -8,6 +8,7 @@
 const { StringDecoder } = require('node:string_decoder');
 const { Kind } = require('../bridge');
 const { fromCore } = require('../errors');
+const { ESTABLISHED, CLIENT_ERROR } = require('../symbols');
 
 function readTotal(batch, at) {
   return batch.readUInt32LE(at) + batch.readUInt32LE(at + 4) * 2 ** 32;
@@ -95,7 +96,7 @@ class CoreEvents {
         setAddresses(conn, json(batch, start, end));
         conn.connecting = false;
         this.#life.peerEnded = false;
-        if (this.#server && !conn.destroyed) this.#server._established(conn);
+        if (this.#server && !conn.destroyed) this.#server[ESTABLISHED](conn);
         conn.emit('connect');
         conn.emit('ready');
         break;
@@ -164,7 +165,7 @@ class CoreEvents {
     // A handshake that failed before the server announced the connection is the
     // server's business ('tlsClientError'), not an unhandled error.
     if (this.#server && conn.connecting) {
-      this.#server._clientError(err, conn);
+      this.#server[CLIENT_ERROR](err, conn);
       return;
     }
     conn.emit('error', err);
