@@ -35,6 +35,9 @@ const back: jstp.RemoteError = jstp.RemoteError.fromJstpArray(wire);
 const session: jstp.Session = jstp.Session.fromString(new jstp.Session(null, null).toString());
 console.log(back.code, session.id, jstp.createAppsIndex([app]).size);
 jstp.ws.connect('calc', null, {}, 'ws://localhost:3001', (err: Error | null, connection?: jstp.Connection) => connection?.close());
+const wsServer = jstp.ws.createServer({ applications: [] }, { originCheckStrategy: (origin: string) => origin === 'https://app.example' });
+wsServer.isOriginAllowed = () => true;
+wsServer.listen(0, '127.0.0.1', () => console.log(wsServer.address(), wsServer.getClientsArray().length));
 
 // Mistakes users make; each must stay an error.
 // @ts-expect-error: an interface's members are methods

@@ -1,9 +1,7 @@
 // connkit/jstp: typings for the drop-in face of @metarhia/jstp 2.x.
 
 import { EventEmitter } from 'node:events';
-import type { Server as CoreServer } from '../../index';
-import type * as http from 'node:http';
-import type * as https from 'node:https';
+import type { Server as CoreServer, WebServer } from '../../index';
 
 export declare const ERR_CALLBACK_LOST: -1;
 export declare const ERR_NO_HANDSHAKE_RESPONSE: -2;
@@ -180,8 +178,10 @@ export interface JstpServerLike {
 }
 
 export type NetServer = CoreServer & JstpServerLike;
-export type WebSocketServer = http.Server & JstpServerLike;
-export type SecureWebSocketServer = https.Server & JstpServerLike;
+/** On connkit's WebServer (the original's extends http.Server): listen, address,
+ * close and the server events, plus the original's `isOriginAllowed`. */
+export type WebSocketServer = WebServer & JstpServerLike & { isOriginAllowed(origin?: string): boolean };
+export type SecureWebSocketServer = WebSocketServer;
 
 export interface WebSocketOptions {
   originCheckStrategy?: (origin: string) => boolean;
