@@ -1,53 +1,30 @@
-//! The task that runs one connection: dial (and redial), then move bytes both ways
-//! until the connection ends, reporting everything to JS through the bridge.
+//! One session: the socket's reader and writer, the idle timer and heartbeat, and the
+//! pump that moves bytes until the session ends.
 
 use std::collections::VecDeque;
-use std::future::Future;
 use std::io::IoSlice;
 use std::os::fd::{BorrowedFd, RawFd};
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, ReadHalf};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::outbox::Chunk;
-use super::{clock, Control, Options, Origin, ReadEnd, ReadHandoff, Shared, State, Stats};
+use super::{sleep_until, Applied, Driver, Ended};
 use crate::bridge::{Bridge, Kind};
 use crate::codec::{Codec, FrameError};
-use crate::error::{Code, CoreError};
-use crate::policy::backoff::{Backoff, Next};
-use crate::transport::{dial, ChildProcess, Sink, SocketOptions, Stream};
+use crate::conn::outbox::Chunk;
+use crate::conn::{clock, ReadEnd, ReadHandoff, State, Stats};
+use crate::error::CoreError;
+use crate::transport::{ChildProcess, Sink, SocketOptions, Stream};
 
 const READ_CHUNK: usize = 64 * 1024;
 /// Chunks handed to one vectored write.
 const MAX_IOV: usize = 64;
 
-pub struct Driver {
-  shared: Arc<Shared>,
-  bridge: Arc<Bridge>,
-  control: mpsc::UnboundedReceiver<Control>,
-  options: Options,
-  /// `end()` was called: flush, end, and do not reconnect.
-  ending: bool,
-  idle: Idle,
-  /// Counts sessions, so a read-end report from an old socket is not taken for
-  /// the current one's.
-  generation: u64,
-  /// Writes dropped with the last session or attempt (`resend_unsent: false`), as
-  /// JS-visible totals written before and handled after; reported with the next event.
-  dropped: Option<(u64, u64)>,
-  /// Waiting out a backoff delay: neither connected nor dialing.
-  between_attempts: bool,
-  /// When the next `Heartbeat` event is due, while one is set.
-  next_beat: Option<Instant>,
-}
-
 /// The idle timer: fires once per quiet spell; traffic or `setTimeout()` re-arm it.
-struct Idle {
+pub(super) struct Idle {
   since: Instant,
   /// `since` on the [`clock`], to compare with reads made on the JS thread.
   since_clock: u64,
@@ -55,11 +32,11 @@ struct Idle {
 }
 
 impl Idle {
-  fn new() -> Self {
+  pub(super) fn new() -> Self {
     Idle { since: Instant::now(), since_clock: clock(), fired: false }
   }
 
-  fn rearm(&mut self) {
+  pub(super) fn rearm(&mut self) {
     *self = Idle::new();
   }
 
@@ -74,15 +51,6 @@ impl Idle {
   }
 }
 
-/// What a control message asks of the driver.
-enum Applied {
-  Continue,
-  Destroy,
-  /// End the session (flushing first, or not) and let the reconnect policy decide.
-  Hangup(bool),
-  ReadEnded(u64, ReadEnd),
-}
-
 /// What woke the session loop.
 enum Step {
   Control(Applied),
@@ -94,221 +62,25 @@ enum Step {
   Beat,
 }
 
-/// Why an established connection stopped.
-enum Ended {
-  /// We ended it (`end()` completed, or both sides ended cleanly).
-  Locally,
-  /// `destroy()`.
-  Destroyed,
-  /// The peer went away or broke the protocol; a reconnecting client tries again.
-  Lost(Option<CoreError>),
+/// The socket and the bytes in flight on it.
+struct Io {
+  /// `None` when the JS thread reads the socket.
+  reader: Option<ReadHalf<Stream>>,
+  writer: Sink,
+  sockopts: SocketOptions,
+  codec: Codec,
+  inbuf: BytesMut,
+  inflight: VecDeque<Chunk>,
+  /// Bytes of the first chunk in flight already written. A chunk is only dropped
+  /// once whole, so after a failure it is sent again from its first byte.
+  offset: usize,
+  /// Set when the JS thread reads this socket: its descriptor, to shut down at the end.
+  read_elsewhere: Option<RawFd>,
 }
 
-/// A control message arrived that ends whatever the driver was waiting for.
-struct Stopped;
-
 impl Driver {
-  pub(super) fn new(
-    shared: Arc<Shared>,
-    bridge: Arc<Bridge>,
-    control: mpsc::UnboundedReceiver<Control>,
-    options: Options,
-  ) -> Self {
-    Driver {
-      shared,
-      bridge,
-      control,
-      options,
-      ending: false,
-      idle: Idle::new(),
-      generation: 0,
-      dropped: None,
-      between_attempts: false,
-      next_beat: None,
-    }
-  }
-
-  fn emit(&self, kind: Kind, payload: &[u8]) {
-    self.bridge.push(self.shared.id, kind, payload);
-  }
-
-  fn emit_json(&self, kind: Kind, v: serde_json::Value) {
-    self.emit(kind, v.to_string().as_bytes());
-  }
-
-  pub async fn run(mut self, origin: Origin) {
-    let had_error = match origin {
-      Origin::Accepted(incoming) => match self.until_destroyed(incoming.establish()).await {
-        Err(Stopped) => false,
-        Ok(Err(e)) => {
-          self.shared.emit_error(&e);
-          true
-        }
-        Ok(Ok(stream)) => {
-          let ended = self.session(stream, None).await;
-          self.finish(ended)
-        }
-      },
-      Origin::Dial { route, backoff } => self.dial_loop(route, backoff).await,
-    };
-    self.shared.closed(had_error, self.between_attempts);
-  }
-
-  /// Reports how a connection that will not be reconnected ended.
-  fn finish(&self, ended: Ended) -> bool {
-    match ended {
-      Ended::Locally | Ended::Destroyed | Ended::Lost(None) => false,
-      Ended::Lost(Some(e)) => {
-        self.shared.emit_error(&e);
-        true
-      }
-    }
-  }
-
-  async fn dial_loop(&mut self, route: Box<dial::Route>, mut backoff: Option<Backoff>) -> bool {
-    loop {
-      let attempt = dial::dial(&route, self.options.connect_timeout);
-      let error = match self.until_destroyed(attempt).await {
-        Err(Stopped) => return false,
-        Ok(Ok(dialed)) => {
-          if let Some(b) = backoff.as_mut() {
-            b.succeeded();
-          }
-          let ended = self.session(dialed.stream, dialed.child).await;
-          match (ended, &backoff) {
-            (Ended::Lost(cause), Some(_)) if !self.ending => {
-              self.shared.stats.set_state(State::Reconnecting);
-              let dropped = self.dropped.take();
-              // What reached the lost socket, so JS can tell requests its peer may
-              // have seen from those that go out again on the next session.
-              let written = self.shared.outbox.lock().unwrap().done();
-              self.emit_json(
-                Kind::Disconnect,
-                json!({ "error": cause.as_ref().map(CoreError::to_json), "dropped": dropped, "written": written }),
-              );
-              cause
-            }
-            (ended, _) => return self.finish(ended),
-          }
-        }
-        Ok(Err(e)) => {
-          if !self.options.resend_unsent {
-            // What was written while dialing fails with the attempt, as on a Node socket.
-            let mut outbox = self.shared.outbox.lock().unwrap();
-            if !outbox.is_empty() {
-              self.dropped = Some(outbox.discard(&mut VecDeque::new()));
-            }
-          }
-          Some(e)
-        }
-      };
-      // Not connected: reconnect if we may, else report the failure and stop.
-      let Some(b) = backoff.as_mut().filter(|_| !self.ending) else {
-        if let Some(e) = error {
-          self.shared.emit_error(&e);
-        }
-        return true;
-      };
-      let Next::Retry { delay, attempt } = b.failed() else {
-        return self.give_up(error);
-      };
-      self.shared.stats.set_state(State::Reconnecting);
-      Stats::add(&self.shared.stats.reconnects, 1);
-      let dropped = self.dropped.take();
-      self.emit_json(
-        Kind::Reconnecting,
-        json!({
-          "delay": delay.as_millis() as u64,
-          "attempt": attempt,
-          "error": error.as_ref().map(CoreError::to_json),
-          "dropped": dropped,
-        }),
-      );
-      self.between_attempts = true;
-      if self.until_stopped(tokio::time::sleep(delay), true).await.is_err() || self.ending {
-        return false;
-      }
-      self.between_attempts = false;
-      if b.over_budget() {
-        return self.give_up(error);
-      }
-      if self.options.announce_attempts {
-        self.emit_json(Kind::Dialing, json!({ "attempt": attempt }));
-      }
-    }
-  }
-
-  fn give_up(&self, last: Option<CoreError>) -> bool {
-    let e = last.unwrap_or_else(|| CoreError::new(Code::ReconnectFailed, "gave up reconnecting"));
-    self.shared.emit_error(&e);
-    true
-  }
-
-  /// Runs `fut` while obeying control messages; `Err` if `destroy()` came first.
-  async fn until_destroyed<F: Future>(&mut self, fut: F) -> Result<F::Output, Stopped> {
-    self.until_stopped(fut, false).await
-  }
-
-  /// As [`Driver::until_destroyed`]; with `end_stops`, `end()` stops the wait too (a
-  /// backoff delay is not worth waiting out once nobody wants the connection).
-  async fn until_stopped<F: Future>(&mut self, fut: F, end_stops: bool) -> Result<F::Output, Stopped> {
-    tokio::pin!(fut);
-    loop {
-      tokio::select! {
-        out = &mut fut => return Ok(out),
-        c = self.control.recv() => match self.apply(c, None) {
-          Applied::Destroy => return Err(Stopped),
-          _ if end_stops && self.ending => return Err(Stopped),
-          // Not connected: a read-end report can only be a stale one, and there is
-          // no session to hang up.
-          _ => {}
-        },
-      }
-    }
-  }
-
-  /// Applies a control message. Socket options are remembered for later sockets and
-  /// set on `stream` if connected.
-  fn apply(&mut self, c: Option<Control>, stream: Option<&SocketOptions>) -> Applied {
-    let Some(c) = c else { return Applied::Destroy }; // every JS handle is gone
-    let result = match c {
-      Control::Destroy => return Applied::Destroy,
-      Control::Hangup { flush } => return Applied::Hangup(flush),
-      Control::ReadEnded { generation, end } => return Applied::ReadEnded(generation, end),
-      Control::End => {
-        self.ending = true;
-        self.shared.wake_writer.notify_one();
-        Ok(())
-      }
-      // `Shared::paused` holds the state; the message only wakes the loop.
-      Control::Pause | Control::Resume => Ok(()),
-      Control::NoDelay(on) => {
-        self.options.no_delay = on;
-        stream.map_or(Ok(()), |s| s.set_no_delay(on))
-      }
-      Control::KeepAlive(on, delay) => {
-        self.options.keep_alive = on.then_some(delay);
-        stream.map_or(Ok(()), |s| s.set_keep_alive(on, delay))
-      }
-      Control::Timeout(ms) => {
-        self.options.idle_timeout = (ms > 0).then(|| Duration::from_millis(ms));
-        self.idle.rearm();
-        Ok(())
-      }
-      Control::Heartbeat(ms) => {
-        self.options.heartbeat = (ms > 0).then(|| Duration::from_millis(ms));
-        self.next_beat = self.options.heartbeat.map(|every| Instant::now() + every);
-        Ok(())
-      }
-    };
-    if let Err(e) = result {
-      self.shared.emit_error(&CoreError::io(&e, "setsockopt"));
-    }
-    Applied::Continue
-  }
-
   /// Moves bytes until the connection ends.
-  async fn session(&mut self, stream: Stream, child: Option<ChildProcess>) -> Ended {
+  pub(super) async fn session(&mut self, stream: Stream, child: Option<ChildProcess>) -> Ended {
     let sockopts = stream.socket_options();
     let applied = sockopts
       .set_no_delay(self.options.no_delay)
@@ -382,35 +154,6 @@ impl Driver {
   fn handoff(&self, fd: RawFd) -> std::io::Result<ReadHandoff> {
     let dup = unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()?;
     Ok(ReadHandoff { shared: self.shared.clone(), generation: self.generation, fd: dup, codec: self.options.codec.clone() })
-  }
-
-  /// A stdio session ends with its child: wait for the exit (killing the child on
-  /// `destroy()`, also while waiting) and report it.
-  async fn reap(&mut self, child: Option<ChildProcess>, ended: Ended) -> Ended {
-    let Some(mut child) = child else { return ended };
-    if matches!(ended, Ended::Destroyed) {
-      child.kill();
-    }
-    let status = match self.until_destroyed(child.wait()).await {
-      Ok(status) => status,
-      Err(Stopped) => {
-        child.kill();
-        let status = child.wait().await;
-        self.report_exit(status);
-        return Ended::Destroyed;
-      }
-    };
-    self.report_exit(status);
-    ended
-  }
-
-  fn report_exit(&self, status: std::io::Result<std::process::ExitStatus>) {
-    use std::os::unix::process::ExitStatusExt;
-    let (code, signal) = match status {
-      Ok(s) => (s.code(), s.signal().map(signal_name)),
-      Err(_) => (None, None),
-    };
-    self.emit_json(Kind::Exit, json!({ "code": code, "signal": signal }));
   }
 
   async fn pump(&mut self, io: &mut Io, child: &mut Option<ChildProcess>) -> Ended {
@@ -592,22 +335,6 @@ impl Driver {
   }
 }
 
-/// The socket and the bytes in flight on it.
-struct Io {
-  /// `None` when the JS thread reads the socket.
-  reader: Option<ReadHalf<Stream>>,
-  writer: Sink,
-  sockopts: SocketOptions,
-  codec: Codec,
-  inbuf: BytesMut,
-  inflight: VecDeque<Chunk>,
-  /// Bytes of the first chunk in flight already written. A chunk is only dropped
-  /// once whole, so after a failure it is sent again from its first byte.
-  offset: usize,
-  /// Set when the JS thread reads this socket: its descriptor, to shut down at the end.
-  read_elsewhere: Option<RawFd>,
-}
-
 async fn read_some(bridge: &Bridge, stream: Option<&mut ReadHalf<Stream>>, buf: &mut BytesMut) -> std::io::Result<usize> {
   let Some(stream) = stream else { return std::future::pending().await };
   bridge.wait_room().await;
@@ -625,26 +352,5 @@ async fn wait_child(child: &mut Option<ChildProcess>) -> std::io::Result<std::pr
   match child {
     Some(c) => c.wait().await,
     None => std::future::pending().await,
-  }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-  match deadline {
-    Some(d) => tokio::time::sleep_until(d).await,
-    None => std::future::pending().await,
-  }
-}
-
-fn signal_name(sig: i32) -> &'static str {
-  match sig {
-    libc::SIGHUP => "SIGHUP",
-    libc::SIGINT => "SIGINT",
-    libc::SIGQUIT => "SIGQUIT",
-    libc::SIGABRT => "SIGABRT",
-    libc::SIGKILL => "SIGKILL",
-    libc::SIGSEGV => "SIGSEGV",
-    libc::SIGPIPE => "SIGPIPE",
-    libc::SIGTERM => "SIGTERM",
-    _ => "SIGUNKNOWN",
   }
 }
