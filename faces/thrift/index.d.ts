@@ -549,15 +549,52 @@ export declare function createWSClient<TClient>(client: TClientConstructor<TClie
 
 export interface XHRConnectOptions extends ConnectOptions {
   useCORS?: boolean | undefined;
+  /** ms before a request fails its call with ETIMEDOUT (and 'error'), as the XHR's
+   * `timeout` in the original since THRIFT-4987. */
+  timeout?: number | undefined;
 }
 
-/** connkit: in Node, an HttpConnection to `host:port` (TJSONProtocol by default). The
- * browser build (package.json's "browser") is the original's, on XMLHttpRequest. */
+/** connkit: a reply as XHRConnection's setRecvBuffer() takes it: text, or bytes. */
+export type XHRReply = string | Buffer | Uint8Array | ArrayBuffer;
+
+/** connkit: in Node, the original's XHRConnection on the HTTP client (TJSONProtocol by
+ * default). The browser build (package.json's "browser") is the original's, on
+ * XMLHttpRequest. */
 export declare class XHRConnection extends HttpConnection {
+  /** The options given, as the original keeps them. */
+  options: XHRConnectOptions;
+  /** Built as the original's; requests go to host, port and `path`. */
   url: string;
   useCORS: boolean | undefined;
+  /** The last request written. */
   send_buf: Buffer | string;
+  /** The last reply: a Buffer, or text with TJSONProtocol over TBufferedTransport
+   * (THRIFT-4987), or what setRecvBuffer() was given. */
+  recv_buf: XHRReply;
+  recv_buf_sz?: number;
+  /** read()'s end of recv_buf and position in it: characters of text, else bytes. */
+  wpos: number;
+  rpos: number;
   constructor(host: string | undefined, port: number | string | undefined, options: XHRConnectOptions);
+  /** Null: Node has no XMLHttpRequest, and requests go out on connkit's HTTP client
+   * (the original threw there). */
+  getXmlHttpRequestObject(): null;
+  /** POSTs send_buf; returns it instead when `url` is empty. */
+  flush(): Buffer | string | undefined;
+  /** Decodes a reply for the calls waiting on it: text as UTF-8, bytes as they are. */
+  setRecvBuffer(buf: XHRReply): void;
+  /** connkit: recv_buf, as readAll() (the original has no getter of it). */
+  getRecvBuffer(): XHRReply;
+  /** Always true, as the original's. */
+  isOpen(): boolean;
+  /** Does nothing, as the original's. */
+  open(): void;
+  /** Lets pooled connections go; the connection stays usable, as the original's no-op. */
+  close(): void;
+  /** The next `len` characters of a text reply, or bytes of another. */
+  read(len: number): string | Buffer;
+  readAll(): XHRReply;
+  write(buf: Buffer | string, seqid?: number): void;
   getSendBuffer(): Buffer | string;
 }
 
