@@ -61,8 +61,6 @@ class Client extends EventEmitter {
       if (this._everConnected) this.emit('reconnect', conn);
       this._everConnected = true;
     });
-    // The peer ended: nothing more may be sent on this socket.
-    conn.on('end', () => (this._connected = false));
     conn.on('reconnecting', ({ error }) => {
       // The wait that follows a disconnect is not a failed attempt.
       if (this._afterDisconnect) this._afterDisconnect = false;
@@ -79,7 +77,11 @@ class Client extends EventEmitter {
       this._connected = false;
       emitClose(this);
     });
-    readMessages(conn, this._transcoder, this, undefined);
+    // A custom decoder that failed leaves this socket unreadable: drop it and
+    // reconnect as after any lost socket; after close() it is closing anyway.
+    readMessages(conn, this._transcoder, this, undefined, () => {
+      if (!this._explicitClose) conn.reconnect();
+    });
   }
 
   close() {

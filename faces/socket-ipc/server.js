@@ -54,7 +54,8 @@ class Server extends EventEmitter {
     // listens, so one bad client kills its server).
     conn.on('error', (err) => this.emit('error', err));
     this.emit('connection', id, conn);
-    readMessages(conn, this._transcoder, this, id);
+    // Undecodable input drops that client's socket, as the original's code does.
+    readMessages(conn, this._transcoder, this, id, () => conn.destroy());
   }
 
   close() {
