@@ -1,5 +1,7 @@
 // Code typed the way users of @crussell52/socket-ipc write it; only the import changed.
 import { Server, Client, DecodeError, BadClientError, Transcoder } from 'connkit/socket-ipc';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
 
 const server = new Server({ socketFile: '/tmp/app.sock', maxFrameSize: 1 << 20 });
 server.on('connection', (clientId: string, socket) => socket.on('close', () => console.log(clientId, 'gone')));
@@ -24,6 +26,15 @@ client.connect();
 client.send('ping', { at: Date.now() });
 client.close();
 
+// The sockets handed out are net.Sockets: code written for Node's sockets works on them.
+const sockets = new Map<string, net.Socket>();
+server.on('connection', (clientId: string, socket: net.Socket) => sockets.set(clientId, socket));
+server.on('connection', (clientId, socket) => socket.pipe(process.stdout));
+client.on('reconnect', async (socket) => {
+  for await (const chunk of socket) console.log(chunk.length);
+});
+client.on('connect', (socket: net.Socket) => tls.connect({ socket }).once('secureConnect', () => console.log(socket.remoteAddress)));
+
 // Mistakes users make; each must stay an error.
 // @ts-expect-error: an unknown option (a misspelt `maxFrameSize`) is not silently ignored
 new Server({ socketFile: '/tmp/app.sock', maxFrameSze: 1 << 20 });
@@ -37,3 +48,7 @@ server.on('connection', (clientId) => clientId.toFixed());
 server.on('message.ping', (message, clientId) => clientId.toFixed());
 // @ts-expect-error: send() reports failures as 'error' events; it returns nothing
 const sent: boolean = client.send('ping', {});
+// @ts-expect-error: a socket writes strings and bytes, not numbers
+client.on('connect', (socket) => socket.write(42));
+// @ts-expect-error: a socket's setNoDelay takes a boolean
+server.on('connection', (clientId, socket) => socket.setNoDelay('yes'));

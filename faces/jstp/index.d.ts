@@ -32,6 +32,17 @@ export declare class RemoteError extends Error {
 
 /** `(error, ...results)`; `error` is a RemoteError, or ERR_CALLBACK_LOST (-1). */
 export type Callback = (error: RemoteError | typeof ERR_CALLBACK_LOST | null, ...results: any[]) => void;
+/** A call's callback typed as the docs show it, `(error: RemoteError | null, ...results)`,
+ * or Node-style, `(err: Error | null, result?: T) => …`. A call lost with its connection
+ * still gets ERR_CALLBACK_LOST (-1), as `Callback` says. */
+export type ResultCallback = (error: RemoteError | null, ...results: any[]) => void;
+/**
+ * `(error, ...results)`, declared as a method so that its parameters are checked both
+ * ways: a callback typed with its results required (`(err: Error | null, connection:
+ * Connection) => …`, as Node's typings and the docs' examples have them) is accepted, as
+ * is one typed with them optional; one typed with other types is not.
+ */
+export type ErrorFirst<E, R extends unknown[]> = { callback(error: E, ...results: R): void }['callback'];
 export type MethodCallback = (error?: JstpError | null, ...results: unknown[]) => void;
 export type Api = Record<string, Record<string, (connection: Connection, ...args: any[]) => unknown>>;
 export type EventHandlers = Record<string, Record<string, (connection: Connection, ...args: any[]) => void>>;
@@ -65,10 +76,13 @@ export declare class Session extends Map<unknown, unknown> {
   static fromString(text: string): Session;
 }
 
+/** A remote method: `(...args[, callback[, resend]])`, the callback as callMethod's. It returns nothing. */
+export type RemoteMethod = (...argsCallbackAndResend: any[]) => void;
+
 export declare class RemoteProxy extends EventEmitter {
   constructor(connection: Connection, interfaceName: string, methods?: string[]);
   /** Remote methods: `(...args[, callback[, resend]])`. */
-  [method: string]: any;
+  [method: string]: RemoteMethod;
   /** Sends the event to the peer, and emits it locally. */
   emit(eventName: string | symbol, ...args: unknown[]): boolean;
 }
@@ -114,12 +128,14 @@ export declare class Connection extends EventEmitter {
   application: Application | null;
   remoteProxies: Record<string, RemoteProxy>;
   closedIntentionally: boolean;
-  handshake(app: AppSpec, callback: (error: RemoteError | Error | null, session?: Session) => void): void;
-  handshake(app: AppSpec, session: Session | null | undefined, callback: (error: RemoteError | Error | null, session?: Session) => void): void;
-  handshake(app: AppSpec, login: string, password: string, callback: (error: RemoteError | Error | null, session?: Session) => void): void;
-  inspectInterface(interfaceName: string, callback?: (error: RemoteError | null, proxy?: RemoteProxy) => void): void;
+  handshake(app: AppSpec, callback: HandshakeCallback): void;
+  handshake(app: AppSpec, session: Session | null | undefined, callback: HandshakeCallback): void;
+  handshake(app: AppSpec, login: string, password: string, callback: HandshakeCallback): void;
+  inspectInterface(interfaceName: string, callback?: ErrorFirst<RemoteError | null, [proxy?: RemoteProxy]>): void;
   callMethod(interfaceName: string, methodName: string, args: unknown[], callback?: Callback): void;
+  callMethod(interfaceName: string, methodName: string, args: unknown[], callback?: ResultCallback): void;
   callMethodWithResend(interfaceName: string, methodName: string, args: unknown[], callback?: Callback): void;
+  callMethodWithResend(interfaceName: string, methodName: string, args: unknown[], callback?: ResultCallback): void;
   emitRemoteEvent(interfaceName: string, eventName: string, args: unknown[]): void;
   /** `callback` gets ERR_CALLBACK_LOST (-1) if the pong was lost with a connection. */
   ping(callback?: (error?: typeof ERR_CALLBACK_LOST) => void): void;
@@ -188,9 +204,11 @@ export interface WebSocketOptions {
   [option: string]: unknown;
 }
 
-type ConnectCallback = (error: Error | null, connection?: Connection, session?: Session) => void;
-type InspectCallback = (error: Error | null, connection?: Connection, proxies?: Record<string, RemoteProxy>) => void;
-type ReconnectCallback = (error: Error | null, connection?: Connection) => void;
+type ConnectCallback = ErrorFirst<Error | null, [connection?: Connection, session?: Session]>;
+type InspectCallback = ErrorFirst<Error | null, [connection?: Connection, proxies?: Record<string, RemoteProxy>]>;
+type ReconnectCallback = ErrorFirst<Error | null, [connection?: Connection]>;
+/** A new session's callback gets the Session; a restored one's, only the error. */
+type HandshakeCallback = ErrorFirst<RemoteError | Error | null, [session?: Session]>;
 
 /** Arguments after `client` are those of `net.connect` / `tls.connect`, then the callback. */
 export interface SocketTransportModule<S> {
@@ -225,4 +243,4 @@ export declare const Server: {
 };
 
 // Connect callbacks, for users who type them.
-export type { ConnectCallback, InspectCallback, ReconnectCallback };
+export type { ConnectCallback, InspectCallback, ReconnectCallback, HandshakeCallback };

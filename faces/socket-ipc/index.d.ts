@@ -1,7 +1,7 @@
 // Type definitions for connkit/socket-ipc, a drop-in for @crussell52/socket-ipc 0.4.0.
 
 import { EventEmitter } from 'node:events';
-import { Connection } from '../../index';
+import type { Socket } from 'node:net';
 
 export interface MessageWrapper {
   topic: string;
@@ -43,7 +43,8 @@ export class Server extends EventEmitter {
   close(): void;
 
   on(event: 'listening' | 'close' | 'closed', listener: () => void): this;
-  on(event: 'connection', listener: (clientId: string, connection: Connection) => void): this;
+  /** The socket is a Node `net.Socket` (a connkit `Connection`). */
+  on(event: 'connection', listener: (clientId: string, socket: Socket) => void): this;
   on(event: 'message', listener: (message: any, topic: string, clientId: string) => void): this;
   on(event: 'error', listener: (error: Error) => void): this;
   on(event: `message.${string}`, listener: (message: any, clientId: string) => void): this;
@@ -56,7 +57,8 @@ export class Client extends EventEmitter {
   send(topic: string, message: any): void;
   close(): void;
 
-  on(event: 'connect' | 'reconnect', listener: (connection: Connection) => void): this;
+  /** The socket is a Node `net.Socket` (a connkit `Connection`). */
+  on(event: 'connect' | 'reconnect', listener: (socket: Socket) => void): this;
   on(event: 'disconnect' | 'close' | 'closed', listener: () => void): this;
   on(event: 'connectError' | 'error', listener: (error: Error) => void): this;
   on(event: 'message', listener: (message: any, topic: string) => void): this;
