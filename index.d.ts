@@ -1,6 +1,7 @@
 // Type definitions for connkit's own API.
 
 import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
 
 export type Bytes = string | Buffer | Uint8Array;
 
@@ -153,77 +154,57 @@ export interface ConnkitError extends Error {
   port?: number;
 }
 
-export class Connection extends EventEmitter {
+/**
+ * A connection run by the core, as a Node socket: a `net.Socket` (and so a
+ * `stream.Duplex`), usable wherever one is taken (`pipe()`, `stream.pipeline()`,
+ * `for await`, `tls.connect({ socket })`, `http.request({ createConnection })`).
+ * Framed connections also emit each message as a `frame`.
+ */
+export class Connection extends net.Socket {
   constructor(options: ConnectOptions, connectListener?: () => void);
-  readonly connecting: boolean;
-  readonly pending: boolean;
-  readonly destroyed: boolean;
-  readonly readyState: 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed';
   readonly framed: boolean;
-  readonly remoteAddress?: string;
-  readonly remotePort?: number;
-  readonly remoteFamily?: string;
-  readonly localAddress?: string;
-  readonly localPort?: number;
-  readonly bytesRead: number;
-  readonly bytesWritten: number;
-  readonly writableLength: number;
-  readonly writableHighWaterMark: number;
 
-  write(data: Bytes, callback?: (err?: Error | null) => void): boolean;
-  write(data: string, encoding: BufferEncoding, callback?: (err?: Error | null) => void): boolean;
-  end(callback?: () => void): this;
-  end(data: Bytes, callback?: () => void): this;
-  end(data: string, encoding: BufferEncoding, callback?: () => void): this;
   /** Ends and stops reconnecting. */
   close(): this;
   /** Drops the current session now and lets the reconnect policy dial again (without one, closes). */
   reconnect(): this;
-  destroy(error?: Error): this;
-  pause(): this;
-  resume(): this;
-  isPaused(): boolean;
-  /** Unframed: `data` as strings. Framed: each `frame` as a string. */
+  /** Unframed: the readable side's encoding. Framed: each `frame` as a string too. */
   setEncoding(encoding: BufferEncoding): this;
-  setNoDelay(noDelay?: boolean): this;
-  setKeepAlive(enable?: boolean, initialDelay?: number): this;
-  setTimeout(timeout: number, callback?: () => void): this;
   /** A 'heartbeat' event every `interval` ms while connected, on the core's timers (0: none). */
   setHeartbeat(interval: number): this;
-  ref(): this;
-  unref(): this;
-  address(): { address?: string; port?: number; family?: string };
   stats(): ConnectionStats;
   /** A WebSocket: sends a close frame (with `code` and `reason` if given) after what is
    * written, then ends; a peer that does not hang up within `timeout` ms (30000) is
    * cut off. Other connections just end. */
   closeWebSocket(code?: number, reason?: string, timeout?: number): this;
-  /** closeWebSocket() was called, or the peer sent its close frame. */
+  /** closeWebSocket() or end() was called, or the peer sent its close frame. */
   readonly closing: boolean;
 
-  on(event: 'connect' | 'ready' | 'end' | 'drain' | 'timeout' | 'finish' | 'heartbeat', listener: () => void): this;
+  on(event: 'heartbeat', listener: () => void): this;
   /** A reconnect attempt starts (with `reconnect.announce`). */
   on(event: 'dialing', listener: (info: { attempt: number }) => void): this;
-  on(event: 'data', listener: (data: Buffer | string) => void): this;
   on(event: 'frame', listener: (frame: Buffer | string) => void): this;
   on(event: 'error', listener: (error: ConnkitError) => void): this;
-  on(event: 'close', listener: (hadError: boolean) => void): this;
   on(event: 'reconnecting', listener: (info: ReconnectingEvent) => void): this;
   on(event: 'disconnect', listener: (error?: ConnkitError) => void): this;
   on(event: 'exit', listener: (code: number | null, signal: string | null) => void): this;
   /** The peer closed its WebSocket; `end` follows. */
   on(event: 'closeframe', listener: (code: number, reason: string) => void): this;
+  on(event: 'close', listener: (hadError: boolean) => void): this;
+  on(event: 'connect' | 'ready' | 'end' | 'drain' | 'timeout' | 'finish', listener: () => void): this;
+  on(event: 'data', listener: (data: Buffer) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
-  once(event: 'connect' | 'ready' | 'end' | 'drain' | 'timeout' | 'finish' | 'heartbeat', listener: () => void): this;
+  once(event: 'heartbeat', listener: () => void): this;
   once(event: 'dialing', listener: (info: { attempt: number }) => void): this;
-  once(event: 'data', listener: (data: Buffer | string) => void): this;
   once(event: 'frame', listener: (frame: Buffer | string) => void): this;
   once(event: 'error', listener: (error: ConnkitError) => void): this;
-  once(event: 'close', listener: (hadError: boolean) => void): this;
   once(event: 'reconnecting', listener: (info: ReconnectingEvent) => void): this;
   once(event: 'disconnect', listener: (error?: ConnkitError) => void): this;
   once(event: 'exit', listener: (code: number | null, signal: string | null) => void): this;
   once(event: 'closeframe', listener: (code: number, reason: string) => void): this;
+  once(event: 'close', listener: (hadError: boolean) => void): this;
+  once(event: 'connect' | 'ready' | 'end' | 'drain' | 'timeout' | 'finish', listener: () => void): this;
+  once(event: 'data', listener: (data: Buffer) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 

@@ -49,7 +49,8 @@ function managed(port, host = '127.0.0.1', options) {
 }
 
 async function disconnected(sock) {
-  const closed = sock.readyState === 'closed' && sock.connecting ? Promise.resolve() : waitFor(sock, 'close');
+  // Between attempts the socket is closed already (destroyed, as the original's).
+  const closed = sock.destroyed ? Promise.resolve() : waitFor(sock, 'close');
   sock.disconnect();
   await closed;
 }

@@ -143,4 +143,4 @@ class Handle extends EventEmitter {
   }
 }
 
-module.exports = { boundary, Kind, Op, register, unregister, handleOf, isDispatching, Handle, native };
+module.exports = { boundary, Kind, Op, register, unregister, handleOf, isDispatching, Handle, Liveness, native };

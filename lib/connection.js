@@ -1,75 +1,90 @@
 'use strict';
 
-// A connection handled by the core, with the surface of a Node socket: write()
-// with backpressure, end(), destroy(), pause()/resume(), setNoDelay(), setKeepAlive(),
-// setTimeout(), ref()/unref(), and the events connect, data (or frame), end, drain,
-// timeout, error, close — plus reconnecting, dialing, disconnect, heartbeat and exit.
-// This file is that surface. Behind it: connection/events.js handles what the core
-// reports, connection/ledger.js keeps the write books, and connection/lifecycle.js
-// ends and closes, as a face may redirect through connection/hooks.js.
+// A connection handled by the core, as a Node socket: a net.Socket (and so a
+// stream.Duplex) without a libuv handle of its own, whose reads, writes, end and close
+// go through the core. Code written for Node sockets takes it as one: pipe() and
+// pipeline(), async iteration, tls.connect({ socket }), http's createConnection.
+// Besides the socket's events: frame (framed connections), reconnecting, dialing,
+// disconnect, heartbeat, closeframe and exit.
+//
+// This file is that surface: net.Socket's methods that would reach for a libuv
+// handle are answered from the core instead. Behind it: connection/events.js handles
+// what the core reports, connection/ledger.js keeps the write books, and
+// connection/lifecycle.js ends and closes, as a face may redirect through
+// connection/hooks.js.
 
-const { Op, register, unregister, Handle, native } = require('./bridge');
+const net = require('node:net');
+const { Op, register, unregister, Liveness, native } = require('./bridge');
 const { EVENT } = require('./symbols');
 const { connectOptions } = require('./options');
 const { invalidType, invalidValue, withCode } = require('./errors');
 const writer = require('./writer');
 const { WriteLedger } = require('./connection/ledger');
 const { Lifecycle } = require('./connection/lifecycle');
-const { CoreEvents, setAddresses } = require('./connection/events');
+const { CoreEvents, ADDRESSES } = require('./connection/events');
 const { HOOKS, CONTROL, resolveHooks } = require('./connection/hooks');
 
 const DEFAULT_HIGH_WATER_MARK = 16 * 1024;
+const NO_ADDRESSES = Object.freeze({});
 
 /** Marks a connection the core accepted on a server, rather than one to dial. */
 class Accepted {
-  constructor(id, framed, addresses, server) {
-    Object.assign(this, { id, framed, addresses, server });
+  constructor(id, framed, allowHalfOpen, addresses, server) {
+    Object.assign(this, { id, framed, allowHalfOpen, addresses, server });
   }
 }
 
-class Connection extends Handle {
+/** What a new Connection is: accepted by a server, or dialed from `options`. */
+function originOf(options, connectListener) {
+  if (options instanceof Accepted) {
+    return { ...options, highWaterMark: DEFAULT_HIGH_WATER_MARK, hooks: resolveHooks(undefined), reconnects: false };
+  }
+  const config = connectOptions(options);
+  if (connectListener !== undefined && typeof connectListener !== 'function') {
+    throw invalidType('connectListener', 'of type function', connectListener);
+  }
+  return {
+    config,
+    // WebSocket messages are frames, whatever they carry.
+    framed: config.connection.framing.kind !== 'raw' || config.websocket !== undefined,
+    allowHalfOpen: config.connection.allowHalfOpen === true,
+    highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
+    hooks: resolveHooks(options[HOOKS]), // checked before the core dials
+    reconnects: config.reconnect !== undefined,
+    server: null,
+    addresses: NO_ADDRESSES,
+  };
+}
+
+class Connection extends net.Socket {
   #id;
   #framed;
   #ledger;
   #life;
   #events;
+  #liveness = new Liveness();
+  #wsClose = null; // closeWebSocket(): the close frame end() sends
 
   /** `options[HOOKS]`: a face's handler (see connection/hooks.js). */
   constructor(options, connectListener) {
-    super();
-    let id, server, highWaterMark, hooks;
-    if (options instanceof Accepted) {
-      id = options.id;
-      this.#framed = options.framed;
-      server = options.server;
-      setAddresses(this, options.addresses);
-      highWaterMark = DEFAULT_HIGH_WATER_MARK;
-      hooks = resolveHooks(undefined);
-    } else {
-      const config = connectOptions(options);
-      if (connectListener !== undefined && typeof connectListener !== 'function') {
-        throw invalidType('connectListener', 'of type function', connectListener);
-      }
-      // WebSocket messages are frames, whatever they carry.
-      this.#framed = config.connection.framing.kind !== 'raw' || config.websocket !== undefined;
-      server = null;
-      highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-      hooks = resolveHooks(options[HOOKS]); // checked before the core dials
-      id = native.connect(config);
-      if (connectListener) this.once('connect', connectListener);
-    }
+    const origin = originOf(options, connectListener);
+    // The Writable hands each chunk to the core at once; the write books (the
+    // ledger) decide when to wait, so its own mark must never be the one reached.
+    super({ allowHalfOpen: origin.allowHalfOpen, readableHighWaterMark: origin.highWaterMark, writableHighWaterMark: Number.MAX_SAFE_INTEGER });
+    const id = origin.config ? native.connect(origin.config) : origin.id;
     this.#id = id;
+    this.#framed = origin.framed;
+    this[ADDRESSES] = origin.addresses;
     this.connecting = true;
-    this.destroyed = false;
-    this.bytesRead = 0;
-    this.#ledger = new WriteLedger(id, this.#framed, highWaterMark, () => this.emit('drain'));
-    this.#life = new Lifecycle(this, id, this.#ledger, hooks, () => {
+    this.#ledger = new WriteLedger(id, origin.framed, origin.highWaterMark, () => this.emit('drain'));
+    this.#life = new Lifecycle(this, id, this.#ledger, origin.hooks, origin.reconnects, () => {
       unregister(id);
-      this._liveness.activate(false);
+      this.#liveness.activate(false);
     });
-    this.#events = new CoreEvents(this, this.#framed, server, this.#ledger, this.#life);
+    this.#events = new CoreEvents(this, id, origin.framed, origin.server, this.#ledger, this.#life);
+    if (connectListener) this.once('connect', connectListener);
     register(id, this);
-    this._liveness.activate(true);
+    this.#liveness.activate(true);
   }
 
   /** For a face outside its hooks: what its hooks get (connection/hooks.js). */
@@ -77,33 +92,83 @@ class Connection extends Handle {
     return this.#life.control;
   }
 
-  get readyState() {
-    const life = this.#life;
-    if (life.closed) return 'closed';
-    if (this.connecting) return 'opening';
-    if (life.ending) return life.peerEnded ? 'closed' : 'readOnly';
-    return life.peerEnded ? 'writeOnly' : 'open';
+  /** Whether writes are framed by the core (the connection then emits `frame`). */
+  get framed() {
+    return this.#framed;
+  }
+
+  // The ends of the session, from the core.
+  get remoteAddress() {
+    return this[ADDRESSES].remoteAddress ?? undefined;
+  }
+
+  get remotePort() {
+    return this[ADDRESSES].remotePort ?? undefined;
+  }
+
+  get remoteFamily() {
+    return this[ADDRESSES].remoteFamily ?? undefined;
+  }
+
+  get localAddress() {
+    return this[ADDRESSES].localAddress ?? undefined;
+  }
+
+  get localPort() {
+    return this[ADDRESSES].localPort ?? undefined;
+  }
+
+  get localFamily() {
+    return this[ADDRESSES].localPort === undefined ? undefined : this[ADDRESSES].remoteFamily ?? undefined;
+  }
+
+  address() {
+    if (this.localPort === undefined) return {};
+    return { address: this.localAddress, port: this.localPort, family: this.localFamily };
   }
 
   get pending() {
     return this.connecting;
   }
 
-  get writableLength() {
-    return this.#ledger.length;
-  }
-
-  get writableHighWaterMark() {
-    return this.#ledger.highWaterMark;
+  get bytesRead() {
+    return this.#events.bytesRead;
   }
 
   get bytesWritten() {
     return this.#ledger.handed;
   }
 
-  /** Whether writes are framed by the core (the connection then emits `frame`). */
-  get framed() {
-    return this.#framed;
+  /** What the stream holds plus what the core has not yet flushed. */
+  get writableLength() {
+    return this._writableState.length + this.#ledger.length;
+  }
+
+  get writableHighWaterMark() {
+    return this.#ledger.highWaterMark;
+  }
+
+  get writableNeedDrain() {
+    return this.#ledger.needDrain;
+  }
+
+  get bufferSize() {
+    return this.writableLength;
+  }
+
+  /** An open connection answers a `once('connect')` at once (on the next tick): Node's
+   * TLS (`tls.connect({ socket })`, STARTTLS) waits for 'connect' on any net.Socket
+   * without a libuv handle, as connkit's are, however long it has been connected. */
+  once(event, listener) {
+    if (event === 'connect' && !this.connecting && !this.destroyed && typeof listener === 'function') {
+      process.nextTick(() => listener.call(this));
+      return this;
+    }
+    return super.once(event, listener);
+  }
+
+  connect() {
+    throw withCode(Error, 'ERR_CONNKIT_CONNECT', 'a connkit connection dials when it is made: create a new one');
   }
 
   write(data, encoding, callback) {
@@ -111,29 +176,50 @@ class Connection extends Handle {
       callback = encoding;
       encoding = undefined;
     }
-    if (callback !== undefined && typeof callback !== 'function') {
-      throw invalidType('callback', 'of type function', callback);
+    // Refused writes, and bad arguments, are the Writable's to answer.
+    if (this.writableEnded || this.destroyed || (callback !== undefined && typeof callback !== 'function')) {
+      return super.write(data, encoding, callback);
     }
-    if (this.#life.ending || this.destroyed) {
-      const err = this.destroyed
-        ? withCode(Error, 'ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed')
-        : withCode(Error, 'ERR_STREAM_WRITE_AFTER_END', 'write after end');
-      process.nextTick(() => {
-        if (callback) callback(err);
-        this.emit('error', err);
-      });
-      return false;
+    // The callback is the ledger's: called once the core flushed the data.
+    this.#ledger.expect(callback);
+    try {
+      super.write(data, encoding);
+    } catch (err) {
+      this.#ledger.unexpect();
+      throw err;
     }
-    return this.#ledger.write(data, encoding, callback);
+    return this.#ledger.accepts(this.writableLength);
   }
 
+  /** Node's end() hands its last chunk to the Writable past write(): it goes through
+   * write() here, so its callback is books like any other. */
   end(data, encoding, callback) {
     if (typeof data === 'function') [data, encoding, callback] = [undefined, undefined, data];
     else if (typeof encoding === 'function') [encoding, callback] = [undefined, encoding];
     if (data !== undefined && data !== null) this.write(data, encoding);
-    if (callback) this.once('finish', callback);
-    if (!this.#life.ending && !this.destroyed) this.#life.end();
-    return this;
+    return super.end(callback);
+  }
+
+  _write(data, encoding, done) {
+    this.#ledger.take(data, encoding);
+    done();
+  }
+
+  _writev(chunks, done) {
+    for (const { chunk, encoding } of chunks) this.#ledger.take(chunk, encoding);
+    done();
+  }
+
+  _final(done) {
+    this.#life.final(done, this.#wsClose);
+  }
+
+  _read() {
+    this.#events.wanted();
+  }
+
+  _destroy(err, done) {
+    this.#life.destroy(err, done);
   }
 
   /** Drops the current session at once, unflushed (what is unsent goes out on the
@@ -145,42 +231,27 @@ class Connection extends Handle {
     return this;
   }
 
-  destroy(err) {
-    this.#life.destroy(err);
-    return this;
-  }
-
   /** Closes the connection for good: alias of `end()` that also stops reconnecting. */
   close() {
     return this.end();
   }
 
+  /** Framed: frames wait too, and so does what follows them. */
   pause() {
-    const events = this.#events;
-    if (!events.paused) {
-      events.paused = true;
-      native.control(this.#id, Op.Pause, 0, 0);
-    }
-    return this;
+    if (this.#framed) this.#events.hold();
+    return super.pause();
   }
 
   resume() {
-    const events = this.#events;
-    if (events.paused) {
-      events.paused = false;
-      native.control(this.#id, Op.Resume, 0, 0);
-      events.replayHeld();
-    }
+    super.resume();
+    if (this.#framed) this.#events.release();
     return this;
   }
 
-  isPaused() {
-    return this.#events.paused;
-  }
-
-  /** Unframed: `data` as strings. Framed: each `frame` as a string. */
+  /** Unframed: the readable side's encoding. Framed: each `frame` as a string too. */
   setEncoding(encoding) {
-    this.#events.setEncoding(encoding);
+    super.setEncoding(encoding);
+    if (this.#framed) this.#events.setFrameEncoding(encoding);
     return this;
   }
 
@@ -202,8 +273,10 @@ class Connection extends Handle {
     return this;
   }
 
+  /** 'timeout' after `timeout` ms without reads or writes, on the core's timers. */
   setTimeout(timeout, callback) {
     if (!Number.isFinite(timeout) || timeout < 0) throw invalidType('timeout', 'a number >= 0', timeout);
+    this.timeout = timeout;
     native.control(this.#id, Op.Timeout, timeout, 0);
     if (callback) {
       if (timeout === 0) this.removeListener('timeout', callback);
@@ -212,9 +285,14 @@ class Connection extends Handle {
     return this;
   }
 
-  address() {
-    if (this.localPort === undefined) return {};
-    return { address: this.localAddress, port: this.localPort, family: this.remoteFamily };
+  ref() {
+    this.#liveness.want(true);
+    return this;
+  }
+
+  unref() {
+    this.#liveness.want(false);
+    return this;
   }
 
   /** Ends a WebSocket connection with a close frame (after what is already written);
@@ -226,11 +304,9 @@ class Connection extends Handle {
     }
     if (typeof reason !== 'string') throw invalidType('reason', 'of type string', reason);
     if (!(timeout >= 0)) throw invalidValue('timeout', 'must be a number >= 0', timeout);
-    const life = this.#life;
-    if (life.closed || life.ending) return this;
-    life.finishWhenFlushed();
-    writer.flush();
-    native.wsClose(this.#id, code ?? undefined, reason);
+    if (this.#life.closed || this.writableEnded) return this;
+    this.#wsClose = { code: code ?? undefined, reason };
+    this.end();
     const timer = setTimeout(() => this.destroy(), timeout);
     timer.unref();
     this.once('close', () => clearTimeout(timer));
@@ -239,7 +315,7 @@ class Connection extends Handle {
 
   /** Closing on our side (end() or closeWebSocket()), or the peer sent its close frame. */
   get closing() {
-    return this.#life.ending || this.#life.peerClosed;
+    return this.writableEnded || this.#life.peerClosed;
   }
 
   /** Counters kept by the core: bytes and frames each way, reconnects, state. */

@@ -68,6 +68,7 @@ class Server extends Handle {
   /** Starts the core's listener; returns its id. */
   [BIND](config) {
     this._framed = config.connection.framing.kind !== 'raw';
+    this._allowHalfOpen = config.connection.allowHalfOpen === true;
     return native.listen(config);
   }
 
@@ -110,7 +111,7 @@ class Server extends Handle {
       case Kind.Connection: {
         const id = batch.readUInt32LE(start);
         const addresses = JSON.parse(batch.toString('utf8', start + 4, end));
-        const conn = new Connection(new Accepted(id, this._framed, addresses, this));
+        const conn = new Connection(new Accepted(id, this._framed, this._allowHalfOpen, addresses, this));
         this._connections.add(conn);
         conn.once('close', () => {
           this._connections.delete(conn);

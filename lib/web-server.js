@@ -123,6 +123,7 @@ class WebServer extends Server {
 
   [BIND](config) {
     this._framed = true; // WebSocket messages are frames, whatever they carry
+    this._allowHalfOpen = false;
     return native.webListen({ listen: config, ...this._web });
   }
 

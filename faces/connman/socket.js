@@ -2,28 +2,25 @@
 
 // The socket connman hands to onConnect. One object lives as long as the managed
 // connection, as the original reuses one net.Socket across reconnects, so listeners
-// and settings (encoding, timeout, no-delay, keep-alive) carry over. Every lost
-// session and every failed attempt is a 'close' on it, after an 'error' when there
-// was one; end() and destroy() end the session only (the schedule reconnects);
-// disconnect() ends it for good. Writes while closed fail as on a Node socket, and
-// writes unsent when a session is lost fail with it instead of reaching the next.
+// and settings (encoding, timeout, no-delay, keep-alive) carry over. Each session is
+// that socket's stream from its connect to its 'close', as Node's socket.connect()
+// revives a closed socket: every lost session and every failed attempt is a 'close',
+// after an 'error' when there was one; between a 'close' and the next attempt the
+// socket is destroyed, and writes fail as on a Node socket; writes unsent when a
+// session is lost fail with it instead of reaching the next. end() and destroy() end
+// the session only (the schedule reconnects); disconnect() ends it for good.
 
 const { Connection } = require('../../lib/connection');
 const { HOOKS, CONTROL } = require('../../lib/connection/hooks');
-const { withCode } = require('../../lib/errors');
 const { RECONNECT_SCHEDULE } = require('./schedule');
-
-const closedWrite = () => withCode(Error, 'ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed');
 
 /** connman's meaning of each turn of the connection's life: its hooks. */
 class Sessions {
   constructor() {
     // Between a 'close' and the next attempt: until when (ms since the epoch).
     this.attemptAt = 0;
-    // destroy() cut the session: writes fail until it closes.
-    this.cut = false;
-    this.cutError = null;
-    this.stopped = false;
+    // destroy() while dialing: the session is cut as soon as it opens.
+    this.cutOnConnect = null;
   }
 
   /** end() ends this session only, after flushing; connman then reconnects. An
@@ -34,14 +31,25 @@ class Sessions {
     else control.hangup(true);
   }
 
-  /** destroy() closes this session now; connman then reconnects. */
-  destroy(control, err) {
-    if (control.closed || control.connection.connecting || this.cut) return;
-    this.cut = true;
-    this.cutError = err ?? null;
-    control.hangup(false);
+  /** destroy() closes this session now; its 'close' comes when it is over, and
+   * connman then reconnects. */
+  destroy(control) {
+    const sock = control.connection;
+    if (!sock.connecting) {
+      control.hangup(false);
+    } else if (this.cutOnConnect === null) {
+      this.cutOnConnect = () => control.hangup(false);
+      sock.once('connect', this.cutOnConnect);
+    }
   }
 
+  /** Each session is a stream of its own: the peer's end is its end. */
+  peerEnd(control) {
+    control.endReadable();
+  }
+
+  // connman's socket has no events of its own for the waits and losses: each
+  // session's end is its 'close'.
   reconnecting(control, { delay }) {
     this.attemptAt = Date.now() + delay;
   }
@@ -50,24 +58,28 @@ class Sessions {
     this.attemptAt = Infinity; // closed until the core says when it redials
   }
 
+  /** A session, or an attempt, is over: its stream closes, with its error. */
   sessionEnd(control, error) {
-    const err = error ?? this.cutError;
-    control.reopen();
-    this.cut = false;
-    this.cutError = null;
-    const sock = control.connection;
-    if (err) sock.emit('error', err);
-    sock.emit('close', err !== undefined && err !== null);
+    if (this.cutOnConnect !== null) {
+      control.connection.removeListener('connect', this.cutOnConnect);
+      this.cutOnConnect = null;
+    }
+    // An attempt nobody looked at while it dialed opens its stream only to close it.
+    if (control.connection.destroyed) control.reviveStream();
+    control.endStream(error);
   }
 
-  close(control, hadError, waiting) {
-    // Stopped between attempts: the last 'close' was already emitted.
-    if (!waiting) control.emitClose(hadError);
+  /** The socket is opening again once the wait before the next attempt is over, as
+   * the original's timer calls connect(). Asked when it matters (a write, the
+   * state) rather than told: the attempt starts in the core without waking JS. */
+  reviveIfDialing(control) {
+    if (control.connection.destroyed && !control.closed && Date.now() >= this.attemptAt) control.reviveStream();
   }
 }
 
 class ManagedSocket extends Connection {
   #sessions;
+  #stopped = false;
 
   constructor(port, host, options) {
     const sessions = new Sessions();
@@ -83,25 +95,20 @@ class ManagedSocket extends Connection {
   }
 
   get readyState() {
-    if (!this[CONTROL].closed && this.connecting) return Date.now() < this.#sessions.attemptAt ? 'closed' : 'opening';
+    this.#sessions.reviveIfDialing(this[CONTROL]);
     return super.readyState;
   }
 
   write(data, encoding, callback) {
-    const sessions = this.#sessions;
-    if (sessions.cut || (this.connecting && Date.now() < sessions.attemptAt)) {
-      const cb = typeof encoding === 'function' ? encoding : callback;
-      if (typeof cb === 'function') process.nextTick(cb, closedWrite());
-      return false;
-    }
+    this.#sessions.reviveIfDialing(this[CONTROL]);
     return super.write(data, encoding, callback);
   }
 
   /** Ends the socket and stops reconnecting for good, also before it is open. */
   disconnect() {
     const control = this[CONTROL];
-    if (this.#sessions.stopped || control.closed) return;
-    this.#sessions.stopped = true;
+    if (control.closed || this.#stopped) return;
+    this.#stopped = true;
     control.stop();
   }
 }

@@ -1,14 +1,18 @@
 'use strict';
 
 // What the core reports about one connection (the events the bridge hands over, by
-// Kind), turned into the connection's state and Node's events: reads become 'data'
-// or 'frame', acks go to the write ledger, lost sessions and the close to the
-// lifecycle. While the reader is paused, reads and whatever follows them wait.
+// Kind), turned into the connection's state and its stream: unframed reads are
+// pushed to the readable side, frames become 'frame' events (and are pushed too once
+// somebody reads the stream), acks go to the write ledger, lost sessions and the
+// close to the lifecycle. While a framed connection is paused, frames and whatever
+// follows them wait.
 
-const { StringDecoder } = require('node:string_decoder');
-const { Kind } = require('../bridge');
+const { Kind, Op, native } = require('../bridge');
 const { fromCore } = require('../errors');
 const { ESTABLISHED, CLIENT_ERROR } = require('../symbols');
+
+/** `connection[ADDRESSES]`: the ends of the current session, as the core reports them. */
+const ADDRESSES = Symbol('connkit.addresses');
 
 function readTotal(batch, at) {
   return batch.readUInt32LE(at) + batch.readUInt32LE(at + 4) * 2 ** 32;
@@ -16,20 +20,14 @@ function readTotal(batch, at) {
 
 const json = (batch, start, end) => JSON.parse(batch.toString('utf8', start, end));
 
-/** The ends of the current session, as the core reports them. */
-function setAddresses(conn, a) {
-  conn.remoteAddress = a.remoteAddress ?? undefined;
-  conn.remotePort = a.remotePort ?? undefined;
-  conn.remoteFamily = a.remoteFamily ?? undefined;
-  conn.localAddress = a.localAddress ?? undefined;
-  conn.localPort = a.localPort ?? undefined;
-}
-
 class CoreEvents {
-  paused = false;
+  paused = false; // framed: frames are held
+  consumed = false; // somebody reads the readable side (its _read was called)
+  bytesRead = 0;
+  #readStopped = false; // the core stopped reading: the readable side is full
   #held = []; // [kind, payload] that arrived while paused
-  #decoder = null;
-  #encoding = null; // framed connections: frames as strings
+  #encoding = null; // frames as strings
+  #id;
   #conn;
   #framed;
   #server;
@@ -37,22 +35,32 @@ class CoreEvents {
   #life;
 
   /** `server`: the Server that accepted the connection, or null for one dialed. */
-  constructor(connection, framed, server, ledger, life) {
+  constructor(connection, id, framed, server, ledger, life) {
     this.#conn = connection;
+    this.#id = id;
     this.#framed = framed;
     this.#server = server;
     this.#ledger = ledger;
     this.#life = life;
   }
 
-  /** Unframed: `data` as strings. Framed: each `frame` as a string. */
-  setEncoding(encoding) {
-    if (this.#framed) this.#encoding = encoding;
-    else this.#decoder = new StringDecoder(encoding);
+  /** Framed: each `frame` as a string. */
+  setFrameEncoding(encoding) {
+    this.#encoding = encoding;
+  }
+
+  /** Framed: frames wait until resume(), and the core stops reading. */
+  hold() {
+    if (this.paused) return;
+    this.paused = true;
+    this.#stopReading(true);
   }
 
   /** After a resume: what was held, in order, until a listener pauses again. */
-  replayHeld() {
+  release() {
+    if (!this.paused) return;
+    this.paused = false;
+    this.#stopReading(false);
     const held = this.#held;
     this.#held = [];
     for (let i = 0; i < held.length; i++) {
@@ -66,47 +74,57 @@ class CoreEvents {
     }
   }
 
+  /** The stream's _read: somebody wants more. */
+  wanted() {
+    this.consumed = true;
+    if (!this.paused) this.#stopReading(false);
+  }
+
+  #stopReading(stop) {
+    if (stop === this.#readStopped) return;
+    this.#readStopped = stop;
+    native.control(this.#id, stop ? Op.Pause : Op.Resume, 0, 0);
+  }
+
+  /** Bytes for the readable side; past its high-water mark the core stops reading. */
+  #push(chunk) {
+    if (!this.#conn.push(chunk)) this.#stopReading(true);
+  }
+
   /** One event; its payload is batch[start, end). */
   handle(kind, batch, start, end) {
-    // While paused, reads wait, and so does everything after them (a 'close' must
-    // not overtake the 'data' and 'end' before it); write acks never wait.
-    const read = kind === Kind.Data || kind === Kind.Frame || kind === Kind.End;
-    if (this.paused && kind !== Kind.Written && (read || this.#held.length > 0)) {
+    // While paused, frames wait, and so does everything after them (a 'close' must
+    // not overtake the frames and the end before it); write acks never wait.
+    if (this.paused && kind !== Kind.Written && (kind === Kind.Frame || kind === Kind.End || this.#held.length > 0)) {
       // Kept past this batch: copy out of it.
       this.#held.push([kind, Buffer.from(batch.subarray(start, end))]);
       return;
     }
     const conn = this.#conn;
     switch (kind) {
-      case Kind.Data: {
-        const chunk = batch.subarray(start, end);
-        conn.bytesRead += chunk.length;
-        conn.emit('data', this.#decoder ? this.#decoder.write(chunk) : chunk);
+      case Kind.Data:
+        this.bytesRead += end - start;
+        this.#push(batch.subarray(start, end));
         break;
-      }
       case Kind.Frame:
-        conn.bytesRead += end - start;
+        this.bytesRead += end - start;
         // With an encoding set, a frame is decoded straight from the batch.
         conn.emit('frame', this.#encoding ? batch.toString(this.#encoding, start, end) : batch.subarray(start, end));
+        if (this.consumed) this.#push(batch.subarray(start, end));
         break;
       case Kind.Written:
         this.#ledger.written(readTotal(batch, start));
         break;
       case Kind.Connect:
-        setAddresses(conn, json(batch, start, end));
+        this.#life.connected();
+        conn[ADDRESSES] = json(batch, start, end);
         conn.connecting = false;
-        this.#life.peerEnded = false;
         if (this.#server && !conn.destroyed) this.#server[ESTABLISHED](conn);
         conn.emit('connect');
         conn.emit('ready');
         break;
       case Kind.End:
-        this.#life.peerEnded = true;
-        if (this.#decoder) {
-          const rest = this.#decoder.end();
-          if (rest) conn.emit('data', rest);
-        }
-        conn.emit('end');
+        this.#life.peerEnded();
         break;
       case Kind.Timeout:
         conn.emit('timeout');
@@ -172,4 +190,4 @@ class CoreEvents {
   }
 }
 
-module.exports = { CoreEvents, setAddresses };
+module.exports = { CoreEvents, ADDRESSES };

@@ -18,10 +18,16 @@ const CONTROL = Symbol('connkit.control');
  * The hooks, with the default each replaces. Each is called with the handler as
  * `this` and the connection's Control first:
  *
- * - `end(control)`: end() was called and its final write queued (once per ending;
- *   again after `control.reopen()`). Says what ends.
- * - `destroy(control, err)`: destroy(err) was called (also by connkit itself: a
- *   WebSocket close that timed out, a server closing before the handshake finished).
+ * - `end(control)`: the stream's writable side ended (end(), once what was written
+ *   before it was handed over; again after the stream is revived). Says what ends.
+ * - `destroy(control, err)`: the stream is being destroyed (by the user, by Node once
+ *   both sides are done, or by connkit itself: a WebSocket close that timed out, a
+ *   server closing before the handshake finished). Its 'close' follows when the
+ *   connection closes (`control.destroy`) or the hook ends the stream itself
+ *   (`control.endStream`).
+ * - `peerEnd(control)`: the peer ended its side of the current session. By default
+ *   the stream's readable side ends with it, unless the connection reconnects: its
+ *   stream goes on across sessions and ends when the connection closes.
  * - `reconnecting(control, { delay, attempt, error? })`: the core waits `delay` ms
  *   before attempt number `attempt`. Writes it gave up on have failed already.
  * - `disconnect(control, error)`: an established session was lost (`error`: why,
@@ -39,6 +45,9 @@ const DEFAULTS = Object.freeze({
   },
   destroy(control, err) {
     control.destroy(err);
+  },
+  peerEnd(control) {
+    if (!control.reconnects) control.endReadable();
   },
   reconnecting(control, event) {
     control.connection.emit('reconnecting', event);
@@ -84,6 +93,11 @@ class Control {
     return this.#life.closed;
   }
 
+  /** The connection has a reconnect policy. */
+  get reconnects() {
+    return this.#life.reconnects;
+  }
+
   /** Flushes, ends, and stops reconnecting: the end of the connection. */
   stop() {
     this.#life.stop();
@@ -95,19 +109,30 @@ class Control {
     this.#life.hangup(flush);
   }
 
-  /** Closes the connection for good at once; `err` is emitted before 'close'. */
+  /** Closes the connection for good at once; the stream's 'close' follows. */
   destroy(err) {
     this.#life.destroyNow(err);
   }
 
-  /** The session end() ended is over: write() and end() apply to the next one. */
-  reopen() {
-    this.#life.reopen();
+  /** The readable side ends: 'end' once what was read before is consumed. */
+  endReadable() {
+    this.#life.endReadable();
   }
 
-  /** The error destroy() was given, if any, then 'close'. */
+  /** The stream ends with this session ('error' if `err`, then 'close'); the
+   * connection itself lives on. */
+  endStream(err) {
+    this.#life.endStream(err);
+  }
+
+  /** A new session opens the ended stream again, as Node's socket.connect() does. */
+  reviveStream() {
+    this.#life.reviveStream();
+  }
+
+  /** The stream closes with the connection: after 'end' when it ended cleanly, or at once. */
   emitClose(hadError) {
-    this.#life.emitClose(hadError);
+    this.#life.closeStream(hadError);
   }
 }
 

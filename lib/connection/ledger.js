@@ -1,12 +1,18 @@
 'use strict';
 
 // A connection's write books: the bytes JS handed to the core (through ../writer)
-// against the bytes the core reports done. The difference is writableLength; it
-// decides when write() asks the caller to wait, when 'drain' is due, and when each
-// write's callback is, so acks are asked for only when someone waits on one.
+// against the bytes the core reports done. The difference is the backlog; it decides
+// when write() asks the caller to wait, when 'drain' is due, and when each write's
+// callback is, so acks are asked for only when someone waits on one.
+//
+// The stream's Writable hands every chunk over at once (its _write is done on the
+// spot; it buffers only while corked): the core holds what is unsent, bounded by its
+// offline queue while disconnected. So the books here, not the Writable's, say when
+// to wait. The user's callback of write(data, cb) keeps its meaning, the data was
+// flushed (or failed): it waits in `expected` from write() until its chunk is handed.
 
 const writer = require('../writer');
-const { invalidType, withCode } = require('../errors');
+const { withCode } = require('../errors');
 
 const EMPTY = Buffer.alloc(0);
 
@@ -17,7 +23,9 @@ class WriteLedger {
   #handed = 0;
   #done = 0;
   #waiting = []; // [offset, callback]: called once the core is done up to offset
-  #needDrain = false;
+  #expected = []; // the user's callbacks (or undefined), one per write() not yet handed
+  #next = 0; // #expected[#next] belongs to the next chunk handed
+  needDrain = false;
 
   /** `onDrain`: called when the backlog fell below `highWaterMark` after a write said to wait. */
   constructor(id, framed, highWaterMark, onDrain) {
@@ -37,23 +45,47 @@ class WriteLedger {
     return this.#handed - this.#done;
   }
 
-  /** Hands `data` to the core; false when the caller should wait for 'drain'. */
-  write(data, encoding, callback) {
+  /** write() was called: `callback` goes with the chunk the Writable hands over next. */
+  expect(callback) {
+    this.#expected.push(callback);
+  }
+
+  /** The Writable refused the chunk of the last expect() (it threw). */
+  unexpect() {
+    this.#expected.pop();
+  }
+
+  /** After a write: true, or false and 'drain' once the stream's backlog `length` is
+   * worked off. */
+  accepts(length) {
+    if (length < this.highWaterMark) return true;
+    this.needDrain = true;
+    return false;
+  }
+
+  /** The Writable hands over a chunk (from _write or _writev). */
+  take(data, encoding) {
+    const callback = this.#nextExpected();
     if (typeof data === 'string') {
       const len = Buffer.byteLength(data, encoding);
       writer.writeString(this.#id, this.#flags | this.#ackFor(len, callback), data, encoding, len);
       this.#handed += len;
-    } else if (ArrayBuffer.isView(data)) {
-      const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      writer.writeBytes(this.#id, this.#flags | this.#ackFor(bytes.length, callback), bytes);
-      this.#handed += bytes.length;
     } else {
-      throw invalidType('chunk', 'of type string or an instance of Buffer or Uint8Array', data);
+      writer.writeBytes(this.#id, this.#flags | this.#ackFor(data.length, callback), data);
+      this.#handed += data.length;
     }
     if (callback) this.#waiting.push([this.#handed, callback]);
-    const ok = this.#handed - this.#done < this.highWaterMark;
-    if (!ok) this.#needDrain = true;
-    return ok;
+  }
+
+  #nextExpected() {
+    const expected = this.#expected;
+    const callback = expected[this.#next];
+    expected[this.#next++] = undefined;
+    if (this.#next >= expected.length) {
+      expected.length = 0;
+      this.#next = 0;
+    }
+    return callback;
   }
 
   /** The ack flag for a write of `len` bytes: asked for when someone waits on it. */
@@ -71,16 +103,16 @@ class WriteLedger {
   /** The core is done with `total` bytes. Reports may come out of order (an event
    * queued before a direct write resolved on the spot), so only ever move forward. */
   written(total) {
-    if (total <= this.#done && this.#waiting.length === 0 && !this.#needDrain) return;
+    if (total <= this.#done && this.#waiting.length === 0 && !this.needDrain) return;
     this.#done = Math.max(this.#done, total);
     const waiting = this.#waiting;
     let n = 0;
     while (n < waiting.length && waiting[n][0] <= total) n++;
     const ready = waiting.splice(0, n);
     for (const [, callback] of ready) callback(null);
-    if (this.#needDrain) {
+    if (this.needDrain) {
       if (this.#handed - this.#done < this.highWaterMark) {
-        this.#needDrain = false;
+        this.needDrain = false;
         this.#onDrain();
       } else {
         writer.writeBytes(this.#id, writer.ACK, EMPTY); // ask again
@@ -105,6 +137,17 @@ class WriteLedger {
   refused(end, err) {
     const at = this.#waiting.findIndex(([offset]) => offset === end);
     if (at >= 0) this.#waiting.splice(at, 1)[0][1](err);
+  }
+
+  /** The stream was destroyed: the callbacks of writes it never handed over (held
+   * while corked) fail. */
+  failExpected() {
+    const expected = this.#expected.slice(this.#next);
+    this.#expected = [];
+    this.#next = 0;
+    if (!expected.some(Boolean)) return;
+    const err = withCode(Error, 'ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed');
+    for (const callback of expected) if (callback) process.nextTick(callback, err);
   }
 
   /** The connection is gone: callbacks of writes never flushed fail. */
