@@ -369,6 +369,18 @@ test("destroy(err): 'error' then 'close' once; writes after it fail; finished() 
   await closeServer(server);
 });
 
+test('destroy() after end() closes at once, though the peer never ends its side', async () => {
+  const server = await echoServer((c) => c.resume()); // reads, never ends
+  const conn = connect(server.address().port, { allowHalfOpen: true });
+  await waitFor(conn, 'connect');
+  conn.end('bye');
+  await waitFor(conn, 'finish');
+  const closed = waitFor(conn, 'close', 2000);
+  conn.destroy();
+  await closed;
+  await closeServer(server);
+});
+
 test('a connection the peer ends while nobody reads keeps its data until it is read', async () => {
   const server = await echoServer((c) => c.end('kept'));
   const conn = connect(server.address().port);

@@ -182,6 +182,13 @@ class Connection extends net.Socket {
     }
     // The callback is the ledger's: called once the core flushed the data.
     this.#ledger.expect(callback);
+    // With nothing corked or in progress, the Writable would hand the chunk straight
+    // to _write, done at once: skip its books, which the ledger keeps instead.
+    const state = this._writableState;
+    if (state.length === 0 && state.corked === 0 && state.errored === null && (typeof data === 'string' || data instanceof Uint8Array)) {
+      this.#ledger.take(data, encoding);
+      return this.#ledger.accepts(this.#ledger.length);
+    }
     try {
       super.write(data, encoding);
     } catch (err) {

@@ -88,7 +88,15 @@ class CoreEvents {
 
   /** Bytes for the readable side; past its high-water mark the core stops reading. */
   #push(chunk) {
-    if (!this.#conn.push(chunk)) this.#stopReading(true);
+    const conn = this.#conn;
+    const state = conn._readableState;
+    // Flowing with nothing waiting, push() would emit the chunk as 'data' at once:
+    // that is done here without its books (nothing is buffered, no read is due).
+    if (state.flowing === true && state.length === 0 && state.decoder === null && !state.ended && !state.destroyed) {
+      conn.emit('data', chunk);
+    } else if (!conn.push(chunk)) {
+      this.#stopReading(true);
+    }
   }
 
   /** One event; its payload is batch[start, end). */

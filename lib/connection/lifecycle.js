@@ -54,8 +54,6 @@ class Lifecycle {
     this.finalStats = null;
   }
 
-  /** The stream's _final: `done` once everything written is flushed. A WebSocket
-   * closing with a close frame (`wsClose`) sends it instead of a plain end. */
   /** The stream's session ends by itself: stop() was called, or the peer ended it,
    * and with it the stream's reading, without half-open allowed (the core then ends
    * the session). */
@@ -63,6 +61,8 @@ class Lifecycle {
     return this.#stopping || (this.#peerEndedSession && this.#readEnded && !this.connection.allowHalfOpen);
   }
 
+  /** The stream's _final: `done` once everything written is flushed. A WebSocket
+   * closing with a close frame (`wsClose`) sends it instead of a plain end. */
   final(done, wsClose) {
     // Ended already, or ending by itself: nothing is left to hand over, and an ack
     // asked of an ended session would be a write after its end.
@@ -85,10 +85,11 @@ class Lifecycle {
   destroy(err, done) {
     this.#destroying = done;
     this.#destroyError = err ?? null;
+    const conn = this.connection;
     if (this.closed || this.#endingStream) this.#finishDestroy(false);
-    // Node destroys a stream both of whose sides are done; the session ending by
-    // itself finishes it (its close, or the face's endStream()).
-    else if (!this.#sessionEnding()) this.#hooks.destroy(this.control, err);
+    // Node destroys a stream both of whose sides are done: when its session ends by
+    // itself, that end finishes the destroy (the close, or the face's endStream()).
+    else if (!(this.#sessionEnding() && conn.readableEnded && conn.writableFinished)) this.#hooks.destroy(this.control, err);
   }
 
   stop() {
