@@ -266,6 +266,19 @@ test("thrift's connection stream is a net.Socket, as the original's", async () =
   await closeServer(server);
 });
 
+test("jstp's raw transport is a net.Socket, as the original's", async () => {
+  const jstp = require('connkit/jstp');
+  const app = new jstp.Application('sockets', { calc: { add: (conn, a, b, cb) => cb(null, a + b) } });
+  const server = jstp.net.createServer({ applications: [app] });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const connection = await new Promise((resolve, reject) =>
+    jstp.net.connectAndInspect('sockets', null, ['calc'], server.address().port, '127.0.0.1', (err, conn) => (err ? reject(err) : resolve(conn))),
+  );
+  assert.ok(connection.getTransport() instanceof net.Socket);
+  connection.close();
+  await new Promise((resolve) => server.close(resolve));
+});
+
 test('pause() stops data events and resume() restarts them; nothing is lost', async () => {
   const server = await echoServer();
   const conn = connect(server.address().port);

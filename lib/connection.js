@@ -176,19 +176,28 @@ class Connection extends net.Socket {
       callback = encoding;
       encoding = undefined;
     }
+    // With nothing corked or in progress, the Writable would hand the chunk straight
+    // to _write, done at once: the chunk goes to the ledger here, past the Writable's
+    // books (the ledger keeps them), with the callback for when the core flushed it.
+    const state = this._writableState;
+    if (
+      state.length === 0 &&
+      state.corked === 0 &&
+      !state.ending &&
+      !state.destroyed &&
+      state.errored === null &&
+      (callback === undefined || typeof callback === 'function') &&
+      (data instanceof Uint8Array || (typeof data === 'string' && (encoding === undefined || Buffer.isEncoding(encoding))))
+    ) {
+      this.#ledger.hand(data, encoding, callback);
+      return this.#ledger.accepts(this.#ledger.length);
+    }
     // Refused writes, and bad arguments, are the Writable's to answer.
     if (this.writableEnded || this.destroyed || (callback !== undefined && typeof callback !== 'function')) {
       return super.write(data, encoding, callback);
     }
-    // The callback is the ledger's: called once the core flushed the data.
+    // Buffered (corked) by the Writable: the callback waits in the ledger for its chunk.
     this.#ledger.expect(callback);
-    // With nothing corked or in progress, the Writable would hand the chunk straight
-    // to _write, done at once: skip its books, which the ledger keeps instead.
-    const state = this._writableState;
-    if (state.length === 0 && state.corked === 0 && state.errored === null && (typeof data === 'string' || data instanceof Uint8Array)) {
-      this.#ledger.take(data, encoding);
-      return this.#ledger.accepts(this.#ledger.length);
-    }
     try {
       super.write(data, encoding);
     } catch (err) {

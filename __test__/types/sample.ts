@@ -75,3 +75,20 @@ socket.setTimeout('1000');
 web.on('request', (request) => request.respond('ok'));
 // @ts-expect-error: stats() counts bytes as numbers
 const queued: string = socket.stats().queued;
+
+// A connection is a net.Socket: code written for Node sockets takes it.
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import * as http from 'node:http';
+import { pipeline } from 'node:stream/promises';
+const plain = createConnection({ host: '127.0.0.1', port: 25 });
+const asSocket: net.Socket = plain;
+const secure: tls.TLSSocket = tls.connect({ socket: plain, servername: 'localhost' });
+http.request({ host: 'localhost', createConnection: () => createConnection({ host: '127.0.0.1', port: 80 }) });
+plain.on('data', (chunk: Buffer) => console.log(chunk.length, asSocket.bytesRead, secure.authorized));
+void pipeline(plain, process.stdout);
+void (async () => {
+  for await (const chunk of plain) console.log(chunk);
+})();
+// @ts-expect-error: a frame is a Buffer or a string
+plain.once('frame', (frame) => frame.toFixed());

@@ -5,11 +5,12 @@
 // when write() asks the caller to wait, when 'drain' is due, and when each write's
 // callback is, so acks are asked for only when someone waits on one.
 //
-// The stream's Writable hands every chunk over at once (its _write is done on the
-// spot; it buffers only while corked): the core holds what is unsent, bounded by its
-// offline queue while disconnected. So the books here, not the Writable's, say when
-// to wait. The user's callback of write(data, cb) keeps its meaning, the data was
-// flushed (or failed): it waits in `expected` from write() until its chunk is handed.
+// Every chunk is handed over at once (write() past an idle Writable, or its _write,
+// done on the spot; the Writable buffers only while corked): the core holds what is
+// unsent, bounded by its offline queue while disconnected. So the books here, not the
+// Writable's, say when to wait. The user's callback of write(data, cb) keeps its
+// meaning, the data was flushed (or failed); for a chunk the Writable buffered it
+// waits in `expected` until the chunk is handed.
 
 const writer = require('../writer');
 const { withCode } = require('../errors');
@@ -65,7 +66,11 @@ class WriteLedger {
 
   /** The Writable hands over a chunk (from _write or _writev). */
   take(data, encoding) {
-    const callback = this.#nextExpected();
+    this.hand(data, encoding, this.#nextExpected());
+  }
+
+  /** Hands `data` to the core; `callback(err)` once it is flushed, or failed. */
+  hand(data, encoding, callback) {
     if (typeof data === 'string') {
       const len = Buffer.byteLength(data, encoding);
       writer.writeString(this.#id, this.#flags | this.#ackFor(len, callback), data, encoding, len);
