@@ -224,14 +224,19 @@ test('a connkit server survives garbage and an oversize frame; other clients car
   }
   assert.ok(errors.length >= 1, 'the bad clients are reported');
   // Whole frames that are no request: thrift's own errors, with a code added.
-  for (const wire of [Buffer.from([0, 0, 0, 4, 0x80, 1, 0, 1]), Buffer.from([0, 0, 0, 4, 0x80, 2, 0, 1])]) {
+  // The third: a call of add() whose argument has a type thrift does not know (5),
+  // which its skip() refuses with a plain Error.
+  const unknownType = Buffer.from([0x80, 1, 0, 1, 0, 0, 0, 3, 0x61, 0x64, 0x64, 0, 0, 0, 1, 5, 0, 1]);
+  const framedUnknown = Buffer.concat([Buffer.from([0, 0, 0, unknownType.length]), unknownType]);
+  for (const wire of [Buffer.from([0, 0, 0, 4, 0x80, 1, 0, 1]), Buffer.from([0, 0, 0, 4, 0x80, 2, 0, 1]), framedUnknown]) {
     const raw = net.connect(server.address().port, '127.0.0.1');
     raw.on('error', () => {});
     raw.resume();
     raw.write(wire);
     await waitFor(raw, 'close');
   }
-  assert.deepStrictEqual(errors.slice(-2).map((e) => e.code), ['ERR_FRAME_MALFORMED', 'ERR_THRIFT_PROTOCOL']);
+  assert.deepStrictEqual(errors.slice(-3).map((e) => e.code), ['ERR_FRAME_MALFORMED', 'ERR_THRIFT_PROTOCOL', 'ERR_THRIFT_PROTOCOL']);
+  assert.match(errors.at(-1).message, /Invalid type: 5/);
   assert.ok(errors.every((e) => typeof e.code === 'string' && e.message), 'every error has a code and a message');
   assert.deepStrictEqual(await p((cb) => client.add(5, 5, cb)), { error: null, value: 10 });
   connection.end();

@@ -16,10 +16,16 @@ const { TProtocolException } = thrift.Thrift;
 /** A request that cannot be read is the client's fault: its error gets a `code`, as
  * every connkit error has (thrift's own classes have none; an underrun has not even
  * a message). Errors of the application's handlers pass unchanged. */
-/** thrift's readers throw plain TypeErrors on some bad input (a UUID field that is
- * no UUID): those thrown inside the thrift library, not by a handler. */
+/** thrift's readers throw plain errors on some bad input (a UUID field that is no
+ * UUID: a TypeError; a field of an unknown type: "Invalid type: 0"): those thrown
+ * inside the thrift library itself (its frame on top), not by a handler. */
+const IN_THRIFT = /[\\/]node_modules[\\/]thrift[\\/]lib[\\/]/;
 function thrownReading(error) {
-  return (error instanceof TypeError || error instanceof RangeError) && /[\\/]node_modules[\\/]thrift[\\/]lib[\\/]/.test(String(error.stack));
+  if (!(error instanceof Error) || typeof error.stack !== 'string') return false;
+  // A TypeError or RangeError may come from Node's Buffer methods that thrift called.
+  if (error instanceof TypeError || error instanceof RangeError) return IN_THRIFT.test(error.stack);
+  const top = error.stack.split('\n').find((line) => line.trimStart().startsWith('at '));
+  return top !== undefined && IN_THRIFT.test(top);
 }
 
 function coded(error) {
