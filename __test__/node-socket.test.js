@@ -446,3 +446,53 @@ test('framed connections: frames as before, and the readable side carries them o
   await waitFor(conn, 'close');
   await closeServer(server);
 });
+
+test('the callback of a write the kernel takes whole at once (64 KiB and more) comes at once', async () => {
+  const server = await echoServer((c) => c.resume());
+  const conn = connect(server.address().port);
+  await waitFor(conn, 'connect');
+  const started = Date.now();
+  const err = await new Promise((resolve) => conn.write(Buffer.alloc(100 * 1024, 1), resolve));
+  assert.equal(err ?? null, null);
+  assert.ok(Date.now() - started < 500, `the callback took ${Date.now() - started} ms`);
+  conn.destroy();
+  await closeServer(server);
+});
+
+test('setDefaultEncoding() applies to writes without an encoding', async () => {
+  const got = [];
+  const server = await echoServer((c) => c.on('data', (d) => got.push(d)));
+  const conn = connect(server.address().port);
+  conn.setDefaultEncoding('hex');
+  conn.write('ff00');
+  await until(() => Buffer.concat(got).equals(Buffer.from([0xff, 0])), 5000, 'the decoded bytes');
+  conn.destroy();
+  await closeServer(server);
+});
+
+test('once the core closed, writes to a stream still being read fail with ERR_SOCKET_CLOSED', async () => {
+  const server = await echoServer((c) => c.end('unread'));
+  const conn = connect(server.address().port);
+  conn.on('error', () => {});
+  conn.pause();
+  await waitFor(conn, 'connect');
+  await until(() => conn.stats().state === 'closed', 5000, 'the core to close');
+  const err = await new Promise((resolve) => conn.write('late', resolve));
+  assert.equal(err.code, 'ERR_SOCKET_CLOSED');
+  await closeServer(server);
+});
+
+test("a once('connect') listener removed before the next tick does not run", async () => {
+  const server = await echoServer();
+  const conn = connect(server.address().port);
+  await waitFor(conn, 'connect');
+  let ran = 0;
+  const listener = () => ran++;
+  conn.once('connect', listener);
+  conn.removeListener('connect', listener);
+  const answered = new Promise((resolve) => conn.once('connect', resolve));
+  await answered; // a late once('connect') on an open connection is answered (for TLS)
+  assert.equal(ran, 0);
+  conn.destroy();
+  await closeServer(server);
+});

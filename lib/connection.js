@@ -156,15 +156,29 @@ class Connection extends net.Socket {
     return this.writableLength;
   }
 
-  /** An open connection answers a `once('connect')` at once (on the next tick): Node's
-   * TLS (`tls.connect({ socket })`, STARTTLS) waits for 'connect' on any net.Socket
-   * without a libuv handle, as connkit's are, however long it has been connected. */
+  /** An open connection answers a `once('connect')` on the next tick, unless it is
+   * removed first: Node's TLS (`tls.connect({ socket })`, STARTTLS) waits for
+   * 'connect' on any net.Socket without a libuv handle, as connkit's are, however
+   * long it has been connected. */
   once(event, listener) {
-    if (event === 'connect' && !this.connecting && !this.destroyed && typeof listener === 'function') {
-      process.nextTick(() => listener.call(this));
-      return this;
+    super.once(event, listener);
+    if (event === 'connect' && !this.connecting && !this.destroyed && !this.#life.closed && typeof listener === 'function') {
+      process.nextTick(() => {
+        // Still registered (once() wraps it): it runs now, as if 'connect' came.
+        const wrapped = this.rawListeners('connect').find((l) => l === listener || l.listener === listener);
+        if (wrapped === undefined) return;
+        this.removeListener('connect', wrapped);
+        listener.call(this);
+      });
     }
-    return super.once(event, listener);
+    return this;
+  }
+
+  /** Node's sends an RST; the core closes at once (what was unsent is dropped). */
+  resetAndDestroy() {
+    if (this.connecting) this.once('connect', () => this.destroy());
+    else this.destroy();
+    return this;
   }
 
   connect() {
@@ -181,6 +195,7 @@ class Connection extends net.Socket {
     // books (the ledger keeps them), with the callback for when the core flushed it.
     const state = this._writableState;
     if (
+      !this.#life.closed &&
       state.length === 0 &&
       state.corked === 0 &&
       !state.ending &&
@@ -189,7 +204,7 @@ class Connection extends net.Socket {
       (callback === undefined || typeof callback === 'function') &&
       (data instanceof Uint8Array || (typeof data === 'string' && (encoding === undefined || Buffer.isEncoding(encoding))))
     ) {
-      this.#ledger.hand(data, encoding, callback);
+      this.#ledger.hand(data, encoding ?? state.defaultEncoding, callback);
       return this.#ledger.accepts(this.#ledger.length);
     }
     // Refused writes, and bad arguments, are the Writable's to answer.
@@ -217,13 +232,27 @@ class Connection extends net.Socket {
   }
 
   _write(data, encoding, done) {
-    this.#ledger.take(data, encoding);
-    done();
+    if (this.#life.closed) this.#refuse([data], done);
+    else {
+      this.#ledger.take(data, encoding);
+      done();
+    }
   }
 
   _writev(chunks, done) {
-    for (const { chunk, encoding } of chunks) this.#ledger.take(chunk, encoding);
-    done();
+    if (this.#life.closed) this.#refuse(chunks, done);
+    else {
+      for (const { chunk, encoding } of chunks) this.#ledger.take(chunk, encoding);
+      done();
+    }
+  }
+
+  /** The core let go while the stream still takes writes (it waits for its reader to
+   * reach the end): the writes fail, as on a Node socket whose handle is gone. */
+  #refuse(chunks, done) {
+    const err = withCode(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed');
+    for (let i = 0; i < chunks.length; i++) this.#ledger.refuse(err);
+    done(err);
   }
 
   _final(done) {

@@ -22,7 +22,6 @@ const json = (batch, start, end) => JSON.parse(batch.toString('utf8', start, end
 
 class CoreEvents {
   paused = false; // framed: frames are held
-  consumed = false; // somebody reads the readable side (its _read was called)
   bytesRead = 0;
   #readStopped = false; // the core stopped reading: the readable side is full
   #held = []; // [kind, payload] that arrived while paused
@@ -76,8 +75,14 @@ class CoreEvents {
 
   /** The stream's _read: somebody wants more. */
   wanted() {
-    this.consumed = true;
     if (!this.paused) this.#stopReading(false);
+  }
+
+  /** Framed: whether somebody reads the stream now (flowing, or listening for
+   * 'readable'); frames go to the readable side only then, or they would pile up. */
+  #reading() {
+    const state = this.#conn._readableState;
+    return state.flowing === true || state.readableListening;
   }
 
   #stopReading(stop) {
@@ -93,6 +98,7 @@ class CoreEvents {
     // Flowing with nothing waiting, push() would emit the chunk as 'data' at once:
     // that is done here without its books (nothing is buffered, no read is due).
     if (state.flowing === true && state.length === 0 && state.decoder === null && !state.ended && !state.destroyed) {
+      state.dataEmitted = true;
       conn.emit('data', chunk);
     } else if (!conn.push(chunk)) {
       this.#stopReading(true);
@@ -118,7 +124,7 @@ class CoreEvents {
         this.bytesRead += end - start;
         // With an encoding set, a frame is decoded straight from the batch.
         conn.emit('frame', this.#encoding ? batch.toString(this.#encoding, start, end) : batch.subarray(start, end));
-        if (this.consumed) this.#push(batch.subarray(start, end));
+        if (this.#reading()) this.#push(batch.subarray(start, end));
         break;
       case Kind.Written:
         this.#ledger.written(readTotal(batch, start));
@@ -127,6 +133,8 @@ class CoreEvents {
         this.#life.connected();
         conn[ADDRESSES] = json(batch, start, end);
         conn.connecting = false;
+        // Destroyed while the session was opening: no 'connect' for it.
+        if (conn.destroyed) break;
         if (this.#server && !conn.destroyed) this.#server[ESTABLISHED](conn);
         conn.emit('connect');
         conn.emit('ready');

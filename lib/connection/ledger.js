@@ -69,17 +69,22 @@ class WriteLedger {
     this.hand(data, encoding, this.#nextExpected());
   }
 
-  /** Hands `data` to the core; `callback(err)` once it is flushed, or failed. */
+  /** Hands `data` to the core; `callback(err)` once it is flushed, or failed. The
+   * books are written first: a large write may be acked within the writer's call. */
   hand(data, encoding, callback) {
-    if (typeof data === 'string') {
-      const len = Buffer.byteLength(data, encoding);
-      writer.writeString(this.#id, this.#flags | this.#ackFor(len, callback), data, encoding, len);
-      this.#handed += len;
-    } else {
-      writer.writeBytes(this.#id, this.#flags | this.#ackFor(data.length, callback), data);
-      this.#handed += data.length;
-    }
+    const isString = typeof data === 'string';
+    const len = isString ? Buffer.byteLength(data, encoding) : data.length;
+    const flags = this.#flags | this.#ackFor(len, callback);
+    this.#handed += len;
     if (callback) this.#waiting.push([this.#handed, callback]);
+    if (isString) writer.writeString(this.#id, flags, data, encoding, len);
+    else writer.writeBytes(this.#id, flags, data);
+  }
+
+  /** The Writable hands over a chunk the core can no longer take: its callback fails. */
+  refuse(err) {
+    const callback = this.#nextExpected();
+    if (callback) process.nextTick(callback, err);
   }
 
   #nextExpected() {

@@ -64,9 +64,8 @@ class Lifecycle {
   /** The stream's _final: `done` once everything written is flushed. A WebSocket
    * closing with a close frame (`wsClose`) sends it instead of a plain end. */
   final(done, wsClose) {
-    // Ended already, or ending by itself: nothing is left to hand over, and an ack
-    // asked of an ended session would be a write after its end.
-    if (this.closed || this.#sessionEnding()) {
+    // Closed, or ended by stop(): nothing is left to hand over.
+    if (this.closed || this.#stopping) {
       done();
       return;
     }
