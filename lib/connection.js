@@ -195,17 +195,18 @@ class Connection extends net.Socket {
     // books (the ledger keeps them), with the callback for when the core flushed it.
     const state = this._writableState;
     if (
-      !this.#life.closed &&
       state.length === 0 &&
       state.corked === 0 &&
       !state.ending &&
       !state.destroyed &&
       state.errored === null &&
-      (callback === undefined || typeof callback === 'function') &&
-      (data instanceof Uint8Array || (typeof data === 'string' && (encoding === undefined || Buffer.isEncoding(encoding))))
+      !this.#life.closed &&
+      (callback === undefined || typeof callback === 'function')
     ) {
-      this.#ledger.hand(data, encoding ?? state.defaultEncoding, callback);
-      return this.#ledger.accepts(this.#ledger.length);
+      if (data instanceof Uint8Array) return this.#ledger.hand(data, undefined, callback);
+      if (typeof data === 'string' && (encoding === undefined || Buffer.isEncoding(encoding))) {
+        return this.#ledger.hand(data, encoding ?? state.defaultEncoding, callback);
+      }
     }
     // Refused writes, and bad arguments, are the Writable's to answer.
     if (this.writableEnded || this.destroyed || (callback !== undefined && typeof callback !== 'function')) {

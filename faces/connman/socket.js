@@ -21,6 +21,8 @@ class Sessions {
     this.attemptAt = 0;
     // destroy() while dialing: the session is cut as soon as it opens.
     this.cutOnConnect = null;
+    // The last session's stream closed, and no write or look has reopened it since.
+    this.closed = false;
   }
 
   /** end() ends this session only, after flushing; connman then reconnects. An
@@ -67,13 +69,18 @@ class Sessions {
     // An attempt nobody looked at while it dialed opens its stream only to close it.
     if (control.connection.destroyed) control.reviveStream();
     control.endStream(error);
+    this.closed = true;
   }
 
   /** The socket is opening again once the wait before the next attempt is over, as
    * the original's timer calls connect(). Asked when it matters (a write, the
    * state) rather than told: the attempt starts in the core without waking JS. */
   reviveIfDialing(control) {
-    if (control.connection.destroyed && !control.closed && Date.now() >= this.attemptAt) control.reviveStream();
+    if (!control.connection.destroyed) this.closed = false;
+    else if (!control.closed && Date.now() >= this.attemptAt) {
+      control.reviveStream();
+      this.closed = false;
+    }
   }
 }
 
@@ -95,12 +102,12 @@ class ManagedSocket extends Connection {
   }
 
   get readyState() {
-    this.#sessions.reviveIfDialing(this[CONTROL]);
+    if (this.#sessions.closed) this.#sessions.reviveIfDialing(this[CONTROL]);
     return super.readyState;
   }
 
   write(data, encoding, callback) {
-    this.#sessions.reviveIfDialing(this[CONTROL]);
+    if (this.#sessions.closed) this.#sessions.reviveIfDialing(this[CONTROL]);
     return super.write(data, encoding, callback);
   }
 

@@ -70,15 +70,22 @@ class WriteLedger {
   }
 
   /** Hands `data` to the core; `callback(err)` once it is flushed, or failed. The
-   * books are written first: a large write may be acked within the writer's call. */
+   * books are written first: a large write may be acked within the writer's call.
+   * False when the backlog reached the mark: 'drain' follows. */
   hand(data, encoding, callback) {
     const isString = typeof data === 'string';
     const len = isString ? Buffer.byteLength(data, encoding) : data.length;
-    const flags = this.#flags | this.#ackFor(len, callback);
+    const backlog = this.#handed + len - this.#done;
+    // Acks are asked for when someone waits on one.
+    const flags = callback !== undefined || backlog >= this.highWaterMark ? this.#flags | writer.ACK : this.#flags;
     this.#handed += len;
-    if (callback) this.#waiting.push([this.#handed, callback]);
+    if (callback !== undefined) this.#waiting.push([this.#handed, callback]);
     if (isString) writer.writeString(this.#id, flags, data, encoding, len);
     else writer.writeBytes(this.#id, flags, data);
+    // Measured after the call: the kernel may have taken a large write at once.
+    if (this.#handed - this.#done < this.highWaterMark) return true;
+    this.needDrain = true;
+    return false;
   }
 
   /** The Writable hands over a chunk the core can no longer take: its callback fails. */
@@ -96,12 +103,6 @@ class WriteLedger {
       this.#next = 0;
     }
     return callback;
-  }
-
-  /** The ack flag for a write of `len` bytes: asked for when someone waits on it. */
-  #ackFor(len, callback) {
-    const over = this.#handed + len - this.#done >= this.highWaterMark;
-    return callback !== undefined || over ? writer.ACK : 0;
   }
 
   /** `callback(err)` once everything written so far is flushed, or failed. */
