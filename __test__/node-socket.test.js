@@ -496,3 +496,17 @@ test("a once('connect') listener removed before the next tick does not run", asy
   conn.destroy();
   await closeServer(server);
 });
+
+test("a connection reset by its peer is destroyed with the error, as Node's: 'error', then 'close'", async () => {
+  const server = await echoServer((c) => c.resetAndDestroy());
+  const conn = connect(server.address().port);
+  conn.resume();
+  const seen = [];
+  conn.on('error', (err) => seen.push(`error ${err.code} destroyed=${conn.destroyed} errored=${conn.errored?.code}`));
+  conn.on('close', (hadError) => seen.push(`close ${hadError}`));
+  const failed = finished(conn).then(() => null, (err) => err.code);
+  await waitFor(conn, 'close');
+  assert.deepEqual(seen, ['error ECONNRESET destroyed=true errored=ECONNRESET', 'close true']);
+  assert.equal(await failed, 'ECONNRESET');
+  await closeServer(server);
+});

@@ -156,7 +156,7 @@ class CoreEvents {
         const error = fromCore(info);
         // A write the offline queue refused: its callback gets the error.
         if (info.writeEnd !== undefined) this.#ledger.refused(info.writeEnd, error);
-        this.#error(error);
+        this.#error(error, info.fatal === true);
         break;
       }
       case Kind.Reconnecting: {
@@ -194,7 +194,8 @@ class CoreEvents {
     }
   }
 
-  #error(err) {
+  /** `fatal`: the connection's close follows. */
+  #error(err, fatal) {
     const conn = this.#conn;
     // A handshake that failed before the server announced the connection is the
     // server's business ('tlsClientError'), not an unhandled error.
@@ -202,7 +203,10 @@ class CoreEvents {
       this.#server[CLIENT_ERROR](err, conn);
       return;
     }
-    conn.emit('error', err);
+    // As Node's socket whose read or write failed: destroyed with the error, so the
+    // 'error' listener sees it destroyed and errored, and 'close' follows.
+    if (fatal && !conn.destroyed) this.#life.failed(err);
+    else conn.emit('error', err);
   }
 }
 

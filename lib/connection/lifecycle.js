@@ -28,6 +28,8 @@ class Lifecycle {
   #endingStream = false;
   // The connection closed after an error (already emitted): the 'close' says so.
   #closedInError = false;
+  // The core reported the error that ends the connection (see failed()).
+  #failing = false;
   // The readable side was ended (push(null)); and a destroy waiting for its 'end'.
   // A peer's end is also the session's when half-open is not allowed: the core ends
   // it, and Node's end() that follows has nothing to add.
@@ -80,12 +82,24 @@ class Lifecycle {
     }
   }
 
+  /** The connection failed with `err`; its close follows. The stream is destroyed
+   * with the error now (the core is told nothing: it is closing already). */
+  failed(err) {
+    this.#failing = true;
+    try {
+      this.connection.destroy(err);
+    } finally {
+      this.#failing = false;
+    }
+  }
+
   /** The stream's _destroy. */
   destroy(err, done) {
     this.#destroying = done;
     this.#destroyError = err ?? null;
     const conn = this.connection;
     if (this.closed || this.#endingStream) this.#finishDestroy(false);
+    else if (this.#failing) return; // the close that follows finishes it
     // Node destroys a stream both of whose sides are done: when its session ends by
     // itself, that end finishes the destroy (the close, or the face's endStream()).
     else if (!(this.#sessionEnding() && conn.readableEnded && conn.writableFinished)) this.#hooks.destroy(this.control, err);

@@ -14,7 +14,8 @@ pub enum Kind: u8 {
   Written = 5,
   /// Idle for the configured time.
   Timeout = 6,
-  /// Payload: JSON error.
+  /// Payload: JSON error (`code`, `message`, ...), with `fatal: true` when the
+  /// connection's close follows, and `writeEnd` when it refuses one write.
   Error = 7,
   /// Payload: JSON `{delay, attempt, error?, dropped?}`: the error that caused it, and
   /// the byte range of writes given up on (when unsent writes are not resent).

@@ -299,6 +299,14 @@ impl Shared {
     self.bridge.push(self.id, Kind::Error, e.to_json().to_string().as_bytes());
   }
 
+  /// `e` ends the connection: the close follows. Said in the event (`fatal`), so JS
+  /// can destroy its stream with it, as Node does a socket whose read or write failed.
+  pub fn emit_fatal(&self, e: &CoreError) {
+    let mut info = e.to_json();
+    info["fatal"] = serde_json::Value::Bool(true);
+    self.bridge.push(self.id, Kind::Error, info.to_string().as_bytes());
+  }
+
   /// The connection's last event. `waiting`: it ended between reconnect attempts.
   fn closed(&self, had_error: bool, waiting: bool) {
     self.stats.set_state(State::Closed);
@@ -316,7 +324,7 @@ impl Shared {
     outbox.set_online(false);
     drop(outbox);
     self.bridge.release_reader(self.id, None);
-    self.emit_error(e);
+    self.emit_fatal(e);
     self.closed(true, false);
   }
 }

@@ -52,7 +52,7 @@ impl Driver {
       // Not connected: reconnect if we may, else report the failure and stop.
       let Some(b) = backoff.as_mut().filter(|_| !self.ending) else {
         if let Some(e) = error {
-          self.shared.emit_error(&e);
+          self.shared.emit_fatal(&e);
         }
         return true;
       };
@@ -87,7 +87,7 @@ impl Driver {
 
   fn give_up(&self, last: Option<CoreError>) -> bool {
     let e = last.unwrap_or_else(|| CoreError::new(Code::ReconnectFailed, "gave up reconnecting"));
-    self.shared.emit_error(&e);
+    self.shared.emit_fatal(&e);
     true
   }
 }

@@ -98,7 +98,7 @@ impl Driver {
       Origin::Accepted(incoming) => match self.until_destroyed(incoming.establish()).await {
         Err(Stopped) => false,
         Ok(Err(e)) => {
-          self.shared.emit_error(&e);
+          self.shared.emit_fatal(&e);
           true
         }
         Ok(Ok(stream)) => {
@@ -116,7 +116,7 @@ impl Driver {
     match ended {
       Ended::Locally | Ended::Destroyed | Ended::Lost(None) => false,
       Ended::Lost(Some(e)) => {
-        self.shared.emit_error(&e);
+        self.shared.emit_fatal(&e);
         true
       }
     }
