@@ -34,6 +34,15 @@ class Accepted {
   }
 }
 
+/** Whether the caller's caller is Node's TLS socket (TLSSocket's _init). */
+function calledByNodeTls() {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 4;
+  const { stack } = new Error();
+  Error.stackTraceLimit = limit;
+  return typeof stack === 'string' && stack.includes('(node:_tls_wrap:');
+}
+
 /** What a new Connection is: accepted by a server, or dialed from `options`. */
 function originOf(options, connectListener) {
   if (options instanceof Accepted) {
@@ -156,13 +165,15 @@ class Connection extends net.Socket {
     return this.writableLength;
   }
 
-  /** An open connection answers a `once('connect')` on the next tick, unless it is
-   * removed first: Node's TLS (`tls.connect({ socket })`, STARTTLS) waits for
-   * 'connect' on any net.Socket without a libuv handle, as connkit's are, however
-   * long it has been connected. */
+  /** Node's TLS (`tls.connect({ socket })`, STARTTLS) waits for 'connect' on any
+   * net.Socket without a libuv handle, as connkit's are, however long it has been
+   * connected: an open connection answers TLS's `once('connect')` on the next tick.
+   * Anyone else's waits for the next connect, as on a Node socket (a reconnecting
+   * one's next session). TLS is told by its frame in the stack: its check reads
+   * `_handle`, which no value here can satisfy without Node wrapping it natively. */
   once(event, listener) {
     super.once(event, listener);
-    if (event === 'connect' && !this.connecting && !this.destroyed && !this.#life.closed && typeof listener === 'function') {
+    if (event === 'connect' && !this.connecting && !this.destroyed && !this.#life.closed && calledByNodeTls()) {
       process.nextTick(() => {
         // Still registered (once() wraps it): it runs now, as if 'connect' came.
         const wrapped = this.rawListeners('connect').find((l) => l === listener || l.listener === listener);
