@@ -104,4 +104,29 @@ function runNode(source, { ms = 10000, args = [], env = process.env } = {}) {
   });
 }
 
-module.exports = { ROOT, waitFor, until, tmpDir, tmpSocket, listening, makeCerts, runNode };
+/**
+ * The Calc service of fixtures/thrift/calc.thrift, generated for Node by Debian's
+ * thrift compiler inside the package (so the generated code's require('thrift')
+ * resolves), and removed after the test file (`after`: node:test's). Also the handler
+ * the thrift tests serve, with `overrides` replacing its methods, and `dir`, the
+ * generation's folder (for more code generated beside it).
+ */
+function thriftCalc(after, overrides = {}) {
+  const out = fs.mkdtempSync(path.join(ROOT, 'node_modules', '.thrift-gen-'));
+  after(() => fs.rmSync(out, { recursive: true, force: true }));
+  execFileSync('thrift', ['--gen', 'js:node', '-o', out, path.join(__dirname, 'fixtures', 'thrift', 'calc.thrift')]);
+  const Calc = require(path.join(out, 'gen-nodejs', 'Calc.js'));
+  const types = require(path.join(out, 'gen-nodejs', 'calc_types.js'));
+  const handler = {
+    add: (a, b, result) => result(null, a + b),
+    echo: (p, result) => result(null, p),
+    blob: (data, result) => result(null, data),
+    fail: (why, result) => result(new types.Oops({ why })),
+    ping: () => {},
+    slow: (ms, result) => setTimeout(() => result(null, ms), ms),
+    ...overrides,
+  };
+  return { Calc, types, handler, dir: out };
+}
+
+module.exports = { ROOT, waitFor, until, tmpDir, tmpSocket, listening, makeCerts, runNode, thriftCalc };

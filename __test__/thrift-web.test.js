@@ -7,7 +7,6 @@
 
 const test = require('node:test');
 const assert = require('node:assert');
-const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
@@ -15,23 +14,10 @@ const path = require('node:path');
 const real = require('thrift');
 const ck = require('connkit/thrift');
 const { WebServer } = require('connkit');
-const { ROOT, waitFor, until, makeCerts, tmpSocket, tmpDir } = require('./helpers');
-
-const out = fs.mkdtempSync(path.join(ROOT, 'node_modules', '.thrift-gen-'));
-test.after(() => fs.rmSync(out, { recursive: true, force: true }));
-execFileSync('thrift', ['--gen', 'js:node', '-o', out, path.join(__dirname, 'fixtures', 'thrift', 'calc.thrift')]);
-const Calc = require(path.join(out, 'gen-nodejs', 'Calc.js'));
-const types = require(path.join(out, 'gen-nodejs', 'calc_types.js'));
+const { waitFor, until, makeCerts, tmpSocket, tmpDir, thriftCalc } = require('./helpers');
 
 let pings = 0;
-const handler = {
-  add: (a, b, result) => result(null, a + b),
-  echo: (p, result) => result(null, p),
-  blob: (data, result) => result(null, data),
-  fail: (why, result) => result(new types.Oops({ why })),
-  ping: () => pings++,
-  slow: (ms, result) => setTimeout(() => result(null, ms), ms),
-};
+const { Calc, types, handler } = thriftCalc(test.after, { ping: () => pings++ });
 
 const impls = { connkit: ck, original: real };
 const p = (fn) => new Promise((resolve) => fn((error, value) => resolve({ error, value })));

@@ -8,25 +8,11 @@
 
 const test = require('node:test');
 const assert = require('node:assert');
-const { execFileSync } = require('node:child_process');
-const fs = require('node:fs');
-const path = require('node:path');
 const real = require('thrift');
 const ck = require('connkit/thrift');
-const { ROOT } = require('./helpers');
+const { thriftCalc } = require('./helpers');
 
-const out = fs.mkdtempSync(path.join(ROOT, 'node_modules', '.thrift-gen-'));
-test.after(() => fs.rmSync(out, { recursive: true, force: true }));
-execFileSync('thrift', ['--gen', 'js:node', '-o', out, path.join(__dirname, 'fixtures', 'thrift', 'calc.thrift')]);
-const Calc = require(path.join(out, 'gen-nodejs', 'Calc.js'));
-const types = require(path.join(out, 'gen-nodejs', 'calc_types.js'));
-
-const handler = {
-  add: (a, b, result) => result(null, a + b),
-  echo: (p, result) => result(null, p),
-  blob: (data, result) => result(null, data),
-  slow: (ms, result) => setTimeout(() => result(null, ms), ms),
-};
+const { Calc, types, handler } = thriftCalc(test.after);
 
 // One service per transport and protocol on the original's web server.
 const STACKS = {

@@ -13,23 +13,9 @@ const path = require('node:path');
 const real = require('thrift');
 const ck = require('connkit/thrift');
 const fs = require('node:fs');
-const { ROOT, waitFor, makeCerts, tmpSocket } = require('./helpers');
+const { waitFor, makeCerts, tmpSocket, thriftCalc } = require('./helpers');
 
-// Inside the package, so that the generated code's require('thrift') resolves.
-const out = fs.mkdtempSync(path.join(ROOT, 'node_modules', '.thrift-gen-'));
-test.after(() => fs.rmSync(out, { recursive: true, force: true }));
-execFileSync('thrift', ['--gen', 'js:node', '-o', out, path.join(__dirname, 'fixtures', 'thrift', 'calc.thrift')]);
-const Calc = require(path.join(out, 'gen-nodejs', 'Calc.js'));
-const types = require(path.join(out, 'gen-nodejs', 'calc_types.js'));
-
-const handler = {
-  add: (a, b, result) => result(null, a + b),
-  echo: (p, result) => result(null, p),
-  blob: (data, result) => result(null, data),
-  fail: (why, result) => result(new types.Oops({ why })),
-  ping: () => {},
-  slow: (ms, result) => setTimeout(() => result(null, ms), ms),
-};
+const { Calc, types, handler, dir: out } = thriftCalc(test.after);
 
 const STACKS = [];
 for (const transport of ['TBufferedTransport', 'TFramedTransport']) {
