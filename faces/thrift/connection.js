@@ -6,7 +6,7 @@
 // replies handed to generated clients as they expect (see replies.js).
 
 const { EventEmitter } = require('node:events');
-const thrift = require('thrift');
+const thrift = require('./peer');
 // thrift's own logger, which setLogLevel / setLogFunc configure.
 const log = require('thrift/lib/nodejs/lib/thrift/log');
 const { Client: CoreClient, Connection: CoreConnection } = require('../..');

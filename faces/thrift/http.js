@@ -8,7 +8,7 @@
 // methods (the browser build has the real XMLHttpRequest one).
 
 const { EventEmitter } = require('node:events');
-const thrift = require('thrift');
+const thrift = require('./peer');
 const { HttpClient } = require('../../lib/http-client');
 const { dispatch, failCall } = require('./replies');
 const { createClient } = require('./connection');

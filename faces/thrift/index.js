@@ -5,7 +5,7 @@
 // the real package's, re-exported. Each export is its own assignment, so ESM code can
 // `import { Thrift } from 'connkit/thrift'`.
 
-const thrift = require('thrift');
+const thrift = require('./peer');
 const connection = require('./connection');
 const http = require('./http');
 const ws = require('./ws');

@@ -5,7 +5,7 @@
 // is the generated code's: `client._reqs[seqid]`, `client['recv_' + name](protocol,
 // mtype, -rseqid)`, and `connection.seqId2Service` for multiplexed services.
 
-const thrift = require('thrift');
+const thrift = require('./peer');
 
 const { Thrift, InputBufferUnderrunError } = thrift;
 

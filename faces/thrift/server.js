@@ -5,7 +5,7 @@
 // protocol) requests are found in JS, as the original does. The web server's
 // WebSocket connections are served the same way.
 
-const thrift = require('thrift');
+const thrift = require('./peer');
 const { Server: CoreServer } = require('../../lib/server');
 const { framingFor, framingOptions, messageReader, payloadOf, receiveWhole, transportFor } = require('./stack');
 const { serverTls } = require('./tls');

@@ -4,7 +4,7 @@
 // message boundaries, how a complete message is handed to the protocol classes, and
 // what of a flushed buffer goes on the wire.
 
-const thrift = require('thrift');
+const thrift = require('./peer');
 
 const { TBufferedTransport, TFramedTransport, TBinaryProtocol, TCompactProtocol } = thrift;
 

@@ -6,7 +6,7 @@
 // `tls`. Thrift's own answers, texts, headers and content types are chosen here. The
 // returned server has a Node server's listen / address / close and events.
 
-const thrift = require('thrift');
+const thrift = require('./peer');
 const { WebServer } = require('../../lib/web-server');
 const { framingOptions, transportFor } = require('./stack');
 const { serveStream } = require('./server');

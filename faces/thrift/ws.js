@@ -6,7 +6,7 @@
 // leaves as one WebSocket message, as the original's `ws` sends it.
 
 const { EventEmitter } = require('node:events');
-const thrift = require('thrift');
+const thrift = require('./peer');
 const { Connection: CoreConnection } = require('../..');
 const { framingFor, framingOptions, messageReader, payloadOf, receiveWhole } = require('./stack');
 const { dispatch, failAll } = require('./replies');
