@@ -222,10 +222,14 @@ export class Server extends EventEmitter {
   readonly connections: number;
   /** As Node's: past this many connections, new ones are closed at once and 'drop' is emitted. */
   maxConnections: number | undefined;
+  listen(port?: number, host?: string, backlog?: number, callback?: () => void): this;
   listen(port?: number, host?: string, callback?: () => void): this;
+  listen(port?: number, backlog?: number, callback?: () => void): this;
   listen(port?: number, callback?: () => void): this;
+  listen(path: string, backlog?: number, callback?: () => void): this;
   listen(path: string, callback?: () => void): this;
-  listen(options: { port?: number; host?: string; path?: string }, callback?: () => void): this;
+  /** `backlog`: the kernel's queue of connections not yet accepted (default 511, as Node's). */
+  listen(options: { port?: number; host?: string; path?: string; backlog?: number }, callback?: () => void): this;
   listen(callback?: () => void): this;
   address(): ServerAddress;
   close(callback?: (err?: Error) => void): this;

@@ -252,9 +252,11 @@ function listenOptions(options, { located = true } = {}) {
   check(opts, 'path', 'string', (p) => p.length > 0, 'must not be empty');
   if (located && transport === 'unix' && opts.path === undefined) throw invalidType('path', 'of type string', opts.path);
   check(opts, 'maxConnections', 'number', (n) => Number.isInteger(n) && n >= 0, 'must be a non-negative integer');
+  check(opts, 'backlog', 'number', (n) => Number.isInteger(n) && n >= 0, 'must be a non-negative integer');
   return {
     transport,
     host: opts.host,
+    backlog: opts.backlog,
     port: transport === 'unix' ? undefined : portOf(opts, false),
     path: opts.path,
     tls: transport === 'tls' ? tlsOf(opts, false) : undefined,

@@ -10,6 +10,13 @@ const { listenOptions, plainObject } = require('./options');
 const { fromCore, invalidType, withCode } = require('./errors');
 const { BIND, EVENT, ESTABLISHED, CLIENT_ERROR } = require('./symbols');
 
+// Node's rule for listen()'s positional backlog: the second argument if it is a
+// positive number, else the third.
+function backlogOf(args) {
+  const number = (x) => (Number(x) > 0 ? Math.trunc(Number(x)) : undefined);
+  return number(args[1]) ?? number(args[2]);
+}
+
 class Server extends Handle {
   constructor(options, connectionListener) {
     super();
@@ -43,15 +50,17 @@ class Server extends Handle {
   }
 
   /**
-   * listen([port[, host]][, callback]) | listen(path[, callback]) |
-   * listen({ port, host, path }[, callback])
+   * listen([port[, host[, backlog]]][, callback]) | listen(path[, backlog][, callback]) |
+   * listen({ port, host, path, backlog }[, callback])
    */
   listen(...args) {
     const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
     let where = {};
     if (typeof args[0] === 'object' && args[0] !== null) where = args[0];
-    else if (typeof args[0] === 'string' && !/^\d+$/.test(args[0])) where = { path: args[0] };
-    else if (args[0] !== undefined) where = { port: Number(args[0]), host: args[1] };
+    else if (typeof args[0] === 'string' && !/^\d+$/.test(args[0])) where = { path: args[0], backlog: backlogOf(args) };
+    else if (args[0] !== undefined) {
+      where = { port: Number(args[0]), host: typeof args[1] === 'string' ? args[1] : undefined, backlog: backlogOf(args) };
+    }
     if (this._id !== null) {
       const err = withCode(Error, 'ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
       throw err;

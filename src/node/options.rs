@@ -20,7 +20,7 @@ use crate::server::ServerOptions;
 use crate::transport::dial::{Route, Tls};
 use crate::transport::ws::Handshake;
 use crate::transport::tls::{self, TlsOptions};
-use crate::transport::{Bind, Target};
+use crate::transport::{Bind, BindAt, Target, DEFAULT_BACKLOG};
 
 #[napi(object)]
 pub struct TlsConfig {
@@ -119,6 +119,8 @@ pub struct ListenConfig {
   pub port: Option<u32>,
   pub path: Option<String>,
   pub tls: Option<TlsConfig>,
+  /// The kernel's queue of connections not yet accepted (`listen(2)`).
+  pub backlog: Option<u32>,
   pub connection: ConnectionConfig,
 }
 
@@ -292,11 +294,12 @@ pub fn websocket(role: Role, framing: Codec, config: Option<&FramingConfig>, sen
 
 pub fn listen(c: &ListenConfig) -> Result<ServerOptions> {
   let transport = transport(&c.transport)?;
-  let bind = match transport {
-    Transport::Tcp | Transport::Tls => Bind::Tcp { host: c.host.clone().unwrap_or_else(|| "127.0.0.1".into()), port: c.port.unwrap_or(0) as u16 },
-    Transport::Unix => Bind::Unix { path: required(c.path.clone(), "path")? },
+  let at = match transport {
+    Transport::Tcp | Transport::Tls => BindAt::Tcp { host: c.host.clone().unwrap_or_else(|| "127.0.0.1".into()), port: c.port.unwrap_or(0) as u16 },
+    Transport::Unix => BindAt::Unix { path: required(c.path.clone(), "path")? },
     Transport::Stdio => return Err(invalid("a server cannot listen on stdio")),
   };
+  let bind = Bind { at, backlog: c.backlog.unwrap_or(DEFAULT_BACKLOG) };
   let tls = match transport {
     Transport::Tls => Some(tls::server_config(&tls_options(required(c.tls.as_ref(), "tls")?)).map_err(core_error)?),
     _ => None,

@@ -5,6 +5,7 @@ use std::os::unix::fs::FileTypeExt;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
+use socket2::{Domain, SockAddr, Socket as Socket2, Type};
 use tokio::net::{TcpListener, UnixListener, UnixStream};
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::TlsAcceptor;
@@ -13,8 +14,19 @@ use super::dial::tls_error;
 use super::Stream;
 use crate::error::CoreError;
 
+/// Node's default `backlog`. The kernel queues this many connections not yet
+/// accepted; beyond it new ones are dropped and their SYNs retried a second later,
+/// so a short queue turns a burst of connects into one-second stalls.
+pub const DEFAULT_BACKLOG: u32 = 511;
+
 #[derive(Debug, Clone)]
-pub enum Bind {
+pub struct Bind {
+  pub at: BindAt,
+  pub backlog: u32,
+}
+
+#[derive(Debug, Clone)]
+pub enum BindAt {
   Tcp { host: String, port: u16 },
   Unix { path: String },
 }
@@ -59,17 +71,47 @@ impl Incoming {
 }
 
 pub async fn bind(bind: &Bind, tls: Option<Arc<ServerConfig>>) -> Result<Listener, CoreError> {
-  let socket = match bind {
-    Bind::Tcp { host, port } => Socket::Tcp(
-      TcpListener::bind((host.as_str(), *port)).await.map_err(|e| CoreError::io(&e, "listen").at(host.as_str(), Some(*port)))?,
-    ),
-    Bind::Unix { path } => {
+  let backlog = bind.backlog.min(i32::MAX as u32) as i32;
+  let socket = match &bind.at {
+    BindAt::Tcp { host, port } => {
+      Socket::Tcp(bind_tcp(host, *port, backlog).await.map_err(|e| CoreError::io(&e, "listen").at(host.as_str(), Some(*port)))?)
+    }
+    BindAt::Unix { path } => {
       reclaim_stale(path).await?;
-      let l = UnixListener::bind(path).map_err(|e| CoreError::io(&e, "listen").at(path.as_str(), None))?;
+      let l = bind_unix(path, backlog).map_err(|e| CoreError::io(&e, "listen").at(path.as_str(), None))?;
       Socket::Unix(l, path.clone())
     }
   };
   Ok(Listener { socket, tls: tls.map(TlsAcceptor::from) })
+}
+
+/// As tokio's `TcpListener::bind` (each address the name resolves to, in turn), but
+/// with the backlog asked for: tokio's is fixed at 128.
+async fn bind_tcp(host: &str, port: u16, backlog: i32) -> io::Result<TcpListener> {
+  let mut last = None;
+  for addr in tokio::net::lookup_host((host, port)).await? {
+    let listen = || -> io::Result<TcpListener> {
+      let socket = Socket2::new(Domain::for_address(addr), Type::STREAM, None)?;
+      socket.set_reuse_address(true)?;
+      socket.set_nonblocking(true)?;
+      socket.bind(&addr.into())?;
+      socket.listen(backlog)?;
+      TcpListener::from_std(socket.into())
+    };
+    match listen() {
+      Ok(l) => return Ok(l),
+      Err(e) => last = Some(e),
+    }
+  }
+  Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "could not resolve to any address")))
+}
+
+fn bind_unix(path: &str, backlog: i32) -> io::Result<UnixListener> {
+  let socket = Socket2::new(Domain::UNIX, Type::STREAM, None)?;
+  socket.set_nonblocking(true)?;
+  socket.bind(&SockAddr::unix(path)?)?;
+  socket.listen(backlog)?;
+  UnixListener::from_std(socket.into())
 }
 
 /// A socket file left by a process that died still exists but refuses connections:

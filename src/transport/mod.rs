@@ -18,7 +18,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 
 pub use dial::{dial, Dialed, Target};
-pub use listen::{bind, Bind, Incoming, Listener};
+pub use listen::{bind, Bind, BindAt, Incoming, Listener, DEFAULT_BACKLOG};
 pub use sink::{split, Sink};
 pub use stdio::{ChildPipes, ChildProcess};
 
