@@ -98,6 +98,12 @@ pub async fn run(hub: Arc<Hub>, id: u32, server: Arc<Server>, options: ServerOpt
   bridge.push(id, Kind::ServerClose, b"");
 }
 
+/// A descriptor held in reserve for when the process has no other (see
+/// `accept_loop`), as libuv keeps one per loop.
+fn reserve_descriptor() -> Option<std::fs::File> {
+  std::fs::File::open("/dev/null").ok()
+}
+
 /// Binds (reporting `Listening`, or the error), then hands every connection accepted
 /// to `accept` until `closing` is given; the listener is closed when this returns.
 pub async fn accept_loop(
@@ -116,16 +122,38 @@ pub async fn accept_loop(
     },
   };
   bridge.push(id, Kind::Listening, listener.address().to_string().as_bytes());
+  let mut reserve = reserve_descriptor();
+  // Out of descriptors since the last connection accepted: said once per episode.
+  let mut exhausted = false;
   loop {
     tokio::select! {
       _ = closing.closed() => break,
       r = listener.accept() => match r {
-        Ok(incoming) => accept(incoming),
-        // Out of descriptors and the like: report, breathe, keep serving.
+        Ok(incoming) => {
+          exhausted = false;
+          accept(incoming)
+        }
         Err(e) => {
-          let err = crate::error::CoreError::io(&e, "accept");
-          bridge.push(id, Kind::Error, err.to_json().to_string().as_bytes());
-          tokio::time::sleep(Duration::from_millis(50)).await;
+          let out_of_descriptors = matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
+          if !(out_of_descriptors && exhausted) {
+            let err = crate::error::CoreError::io(&e, "accept");
+            bridge.push(id, Kind::Error, err.to_json().to_string().as_bytes());
+          }
+          exhausted |= out_of_descriptors;
+          if out_of_descriptors && reserve.is_some() {
+            // libuv's way, so Node's servers': with the reserved descriptor given
+            // back, accept each connection waiting and close it, so its client hears
+            // now instead of waiting in the backlog for a descriptor that may never
+            // come (JS hears of each, as Node's 'drop'); then reserve one again.
+            drop(reserve.take());
+            while let Ok(Ok(incoming)) = tokio::time::timeout(Duration::ZERO, listener.accept()).await {
+              bridge.push(id, Kind::Drop, incoming.addresses().to_json().to_string().as_bytes());
+            }
+            reserve = reserve_descriptor();
+          } else {
+            // Breathe before trying again: the error may well persist.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+          }
         }
       },
     }
