@@ -60,6 +60,9 @@ impl Hub {
 
   /// Runs a connection's driver; a panic in it fails that connection alone.
   fn drive(self: Arc<Self>, shared: Arc<Shared>, run: impl Future<Output = ()> + Send + 'static) {
+    // Boxed: held inline, the driver's state machine was stored twice over in the
+    // task (as `run` and inside `guarded(run)`), about 12 KB for every connection.
+    let run = Box::pin(run);
     runtime::get().spawn(async move {
       if let Err(panic) = guarded(run).await {
         // Reported while the driver's socket is still open (it is dropped at the

@@ -87,8 +87,10 @@ pub enum Control {
   Timeout(u64),
   /// A `Heartbeat` event every this many ms while connected; 0 turns it off.
   Heartbeat(u64),
-  /// The JS thread stopped reading the socket of session `generation`.
-  ReadEnded { generation: u64, end: ReadEnd },
+  /// The JS thread stopped reading the socket of session `generation`. Boxed, as
+  /// the one large variant: every connection's channel allocates its first block
+  /// of slots up front, at the size of the largest.
+  ReadEnded { generation: u64, end: Box<ReadEnd> },
 }
 
 /// How reading a socket ended.
@@ -102,13 +104,14 @@ pub enum ReadEnd {
 
 /// A plain socket whose reading moves to the JS thread: there, each readable event
 /// is read, split into frames and dispatched in one call, with no thread hop (see
-/// `node/reader.rs`). `fd` is a duplicate, so the reader closes it on its own time;
-/// the driver shuts the socket down when the session ends, which the reader sees
-/// as EOF.
+/// `node/reader.rs`). `fd` is the driver's own descriptor, shared (one per connection,
+/// as Node's): it closes once the reader, on its own time, and the driver let go.
+/// The driver shuts the socket down when the session ends, which the reader sees as
+/// EOF.
 pub struct ReadHandoff {
   pub shared: Arc<Shared>,
   pub generation: u64,
-  pub fd: std::os::fd::OwnedFd,
+  pub fd: Arc<std::os::fd::OwnedFd>,
   pub codec: Codec,
 }
 

@@ -2,8 +2,8 @@
 //!
 //! A message that arrives through the runtime wakes two threads: the runtime's, then
 //! the JS thread. Node's own sockets wake one. So for TCP and unix sockets the driver
-//! hands reading over (`conn::ReadHandoff`): a libuv poll handle watches a duplicate
-//! of the socket on the JS thread's loop; when it is readable, everything available
+//! hands reading over (`conn::ReadHandoff`): a libuv poll handle watches the socket
+//! on the JS thread's loop; when it is readable, everything available
 //! is read, split into frames by the connection's codec, and dispatched in one call,
 //! in the bridge's batch format. End of stream and errors go back to the driver,
 //! which owns the connection's lifecycle.
@@ -43,7 +43,7 @@ struct Reader {
   handle: [u64; uv::POLL_SIZE / 8],
   shared: Arc<Shared>,
   generation: u64,
-  fd: OwnedFd,
+  fd: Arc<OwnedFd>,
   codec: Codec,
   inbuf: BytesMut,
   events: Vec<u8>,
@@ -57,7 +57,15 @@ struct Reader {
 #[derive(Default)]
 pub struct Readers {
   live: RefCell<HashMap<u32, *mut Reader>>,
+  /// One read buffer and one event buffer for all of them: only one reads at a time,
+  /// and a reader keeps a buffer of its own only while it holds the start of a frame,
+  /// so an idle connection costs no buffer (as Node's sockets read into a pool).
+  scratch: RefCell<BytesMut>,
+  events: RefCell<Vec<u8>>,
 }
+
+/// A buffer grown past this by one large read is let go rather than kept for all.
+const SCRATCH_KEEP: usize = 4 * READ_CHUNK;
 
 impl Readers {
   /// Applies the reader changes that came with a batch, in order. `self` must live
@@ -94,7 +102,7 @@ impl Readers {
         generation: h.generation,
         fd: h.fd,
         codec: h.codec,
-        inbuf: BytesMut::with_capacity(READ_CHUNK),
+        inbuf: BytesMut::new(),
         events: Vec::new(),
         js,
         uv,
@@ -107,7 +115,7 @@ impl Readers {
           // Cannot poll it here: let the driver know reading is over for this socket.
           r.shared.control(Control::ReadEnded {
             generation: r.generation,
-            end: ReadEnd::Failed(CoreError::new(Code::Io, "cannot poll the socket")),
+            end: Box::new(ReadEnd::Failed(CoreError::new(Code::Io, "cannot poll the socket"))),
           });
           drop(Box::from_raw(reader));
           return;
@@ -172,6 +180,8 @@ unsafe extern "C" fn on_readable(handle: *mut c_void, status: c_int, _events: c_
   if last_call {
     (*r).polling = false;
   }
+  let registry = &*(*r).registry;
+  (*r).events = std::mem::take(&mut *registry.events.borrow_mut());
   // A panic cannot unwind into libuv: it fails this connection instead.
   let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
     if last_call {
@@ -184,9 +194,14 @@ unsafe extern "C" fn on_readable(handle: *mut c_void, status: c_int, _events: c_
   // JS may pause, or close everything, from inside; the memory stays valid until
   // libuv's close callback, which cannot run before this returns.
   (*r).dispatch();
+  let mut events = std::mem::take(&mut (*r).events);
+  if events.capacity() <= SCRATCH_KEEP {
+    events.clear();
+    *registry.events.borrow_mut() = events;
+  }
   let Some(end) = end else { return };
   let reader = &*r;
-  reader.shared.control(Control::ReadEnded { generation: reader.generation, end });
+  reader.shared.control(Control::ReadEnded { generation: reader.generation, end: Box::new(end) });
   let id = reader.shared.id();
   let mut live = (*reader.registry).live.borrow_mut();
   if live.get(&id) == Some(&r) {
@@ -224,13 +239,26 @@ impl Reader {
   /// `to_end`: ignore the read budget and the short-read rule, stopping only at the
   /// end of the stream, an error, or an empty queue.
   fn read(&mut self, to_end: bool) -> Option<ReadEnd> {
+    let registry = unsafe { &*self.registry };
+    let mut inbuf = if self.inbuf.is_empty() { std::mem::take(&mut *registry.scratch.borrow_mut()) } else { std::mem::take(&mut self.inbuf) };
+    let end = self.read_into(&mut inbuf, to_end);
+    // The start of a frame stays with this reader; an empty buffer goes back to all.
+    if !inbuf.is_empty() {
+      self.inbuf = inbuf;
+    } else if inbuf.capacity() <= SCRATCH_KEEP {
+      *registry.scratch.borrow_mut() = inbuf;
+    }
+    end
+  }
+
+  fn read_into(&mut self, inbuf: &mut BytesMut, to_end: bool) -> Option<ReadEnd> {
     let kind = if self.codec.is_framed() { Kind::Frame } else { Kind::Data };
     let mut total = 0;
     let mut frames = 0;
     let mut end = None;
     while to_end || total < READ_BUDGET {
-      self.inbuf.reserve(READ_CHUNK);
-      let spare = self.inbuf.spare_capacity_mut();
+      inbuf.reserve(READ_CHUNK);
+      let spare = inbuf.spare_capacity_mut();
       let spare_len = spare.len();
       let n = unsafe { libc::recv(self.fd.as_raw_fd(), spare.as_mut_ptr().cast(), spare_len, libc::MSG_DONTWAIT) };
       if n == 0 {
@@ -246,13 +274,13 @@ impl Reader {
         }
         break;
       }
-      unsafe { self.inbuf.set_len(self.inbuf.len() + n as usize) };
+      unsafe { inbuf.set_len(inbuf.len() + n as usize) };
       total += n as usize;
       // A short read means the kernel had nothing more: no need to ask again (libuv
       // stops the same way), which saves a syscall per message.
       let drained = (n as usize) < spare_len;
       loop {
-        match self.codec.decode(&mut self.inbuf) {
+        match self.codec.decode(inbuf) {
           Ok(Some(frame)) => {
             bridge::record(&mut self.events, self.shared.id(), kind, &[&frame]);
             frames += 1;

@@ -7,6 +7,7 @@
 
 use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncWriteExt, Interest, ReadHalf, WriteHalf};
@@ -16,7 +17,9 @@ use super::Stream;
 pub enum Sink {
   Tokio(WriteHalf<Stream>),
   /// `waiting` is declared first so that it is dropped (deregistered) before `fd`.
-  Fd { waiting: Option<AsyncFd<RawFd>>, fd: OwnedFd },
+  /// `fd` is shared with the JS thread's reader: the socket closes when both let go,
+  /// so its number cannot be reused under a reader still polling it.
+  Fd { waiting: Option<AsyncFd<RawFd>>, fd: Arc<OwnedFd> },
 }
 
 /// Splits `stream`: with `read_elsewhere`, a plain socket yields no read half and a
@@ -30,10 +33,18 @@ pub fn split(stream: Stream, read_elsewhere: bool) -> io::Result<(Option<ReadHal
       return Ok((Some(r), Sink::Tokio(w)));
     }
   };
-  Ok((None, Sink::Fd { fd, waiting: None }))
+  Ok((None, Sink::Fd { fd: Arc::new(fd), waiting: None }))
 }
 
 impl Sink {
+  /// The socket a bare-descriptor sink writes, for the JS thread to read.
+  pub fn descriptor(&self) -> Option<Arc<OwnedFd>> {
+    match self {
+      Sink::Fd { fd, .. } => Some(fd.clone()),
+      Sink::Tokio(_) => None,
+    }
+  }
+
   pub async fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     match self {
       Sink::Tokio(w) => w.write_vectored(bufs).await,

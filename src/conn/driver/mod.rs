@@ -94,8 +94,11 @@ impl Driver {
   }
 
   pub async fn run(mut self, origin: Origin) {
+    // The dial loop (name lookups, connects, TLS clients) and a TLS accept are boxed:
+    // inline, their state, three times a session's, was the size of every
+    // connection's task, accepted ones included.
     let had_error = match origin {
-      Origin::Accepted(incoming) => match self.until_destroyed(incoming.establish()).await {
+      Origin::Accepted(incoming) => match self.until_destroyed(Box::pin(incoming.establish())).await {
         Err(Stopped) => false,
         Ok(Err(e)) => {
           self.shared.emit_fatal(&e);
@@ -106,7 +109,7 @@ impl Driver {
           self.finish(ended)
         }
       },
-      Origin::Dial { route, backoff } => self.dial_loop(route, backoff).await,
+      Origin::Dial { route, backoff } => Box::pin(self.dial_loop(route, backoff)).await,
     };
     self.shared.closed(had_error, self.between_attempts);
   }
@@ -152,7 +155,7 @@ impl Driver {
     let result = match c {
       Control::Destroy => return Applied::Destroy,
       Control::Hangup { flush } => return Applied::Hangup(flush),
-      Control::ReadEnded { generation, end } => return Applied::ReadEnded(generation, end),
+      Control::ReadEnded { generation, end } => return Applied::ReadEnded(generation, *end),
       Control::End => {
         self.ending = true;
         self.shared.wake_writer.notify_one();

@@ -3,7 +3,8 @@
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
-use std::os::fd::{BorrowedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -102,11 +103,7 @@ impl Driver {
       ws.reopened();
     }
     let read_elsewhere = direct.filter(|_| js_reads);
-    let handoff = match read_elsewhere.map(|fd| self.handoff(fd)) {
-      Some(Ok(h)) => Some(h),
-      Some(Err(e)) => return Ended::Lost(Some(CoreError::io(&e, "dup"))),
-      None => None,
-    };
+    let handoff = read_elsewhere.and_then(|_| writer.descriptor()).map(|fd| self.handoff(fd));
     self.shared.stats.set_state(State::Open);
     {
       let mut outbox = self.shared.outbox.lock().unwrap();
@@ -118,7 +115,8 @@ impl Driver {
       writer,
       sockopts,
       codec: self.options.codec.clone(),
-      inbuf: BytesMut::with_capacity(READ_CHUNK),
+      // The JS thread reads into a buffer of its own: none is kept here for it.
+      inbuf: if read_elsewhere.is_some() { BytesMut::new() } else { BytesMut::with_capacity(READ_CHUNK) },
       inflight: VecDeque::new(),
       offset: 0,
       read_elsewhere,
@@ -130,8 +128,8 @@ impl Driver {
       Ended::Destroyed // the environment is going away
     };
     if let Some(fd) = io.read_elsewhere {
-      // The JS thread's duplicate keeps the socket open: shut it down for real, so
-      // the peer sees the end now, and make that thread let go of it.
+      // The JS thread's reader keeps the socket open: shut it down for real, so the
+      // peer sees the end now, and make that thread let go of it.
       unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
       self.bridge.release_reader(self.shared.id, Some(self.generation));
     }
@@ -150,10 +148,9 @@ impl Driver {
     self.reap(child, ended).await
   }
 
-  /// A duplicate of the socket for the JS thread to read.
-  fn handoff(&self, fd: RawFd) -> std::io::Result<ReadHandoff> {
-    let dup = unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()?;
-    Ok(ReadHandoff { shared: self.shared.clone(), generation: self.generation, fd: dup, codec: self.options.codec.clone() })
+  /// The socket, for the JS thread to read.
+  fn handoff(&self, fd: Arc<OwnedFd>) -> ReadHandoff {
+    ReadHandoff { shared: self.shared.clone(), generation: self.generation, fd, codec: self.options.codec.clone() }
   }
 
   async fn pump(&mut self, io: &mut Io, child: &mut Option<ChildProcess>) -> Ended {
