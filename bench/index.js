@@ -12,6 +12,7 @@ const suites = {
   connman: () => require('./connman'),
   jstp: () => require('./jstp'),
   thrift: () => require('./thrift'),
+  many: () => require('./many'),
 };
 
 const only = selected('BENCH_SUITES', Object.keys(suites));

@@ -21,7 +21,7 @@ function compare(results, cases, [mine, theirs] = ['connkit', 'original']) {
 function print(report, title, rows, theirs = 'original') {
   const width = Math.max(...rows.map(([name]) => name.length)) + 2;
   const fmt = (name, v) =>
-    name.includes('RSS') ? (v / 1e6).toFixed(1) : v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1);
+    name.includes('RSS MB') ? (v / 1e6).toFixed(1) : v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1);
   report(`\n${title}`);
   report(['case'.padEnd(width), 'connkit'.padStart(12), theirs.padStart(12), 'ratio'.padStart(8), '  goal'].join(''));
   for (const [name, a, b, ratio, goal] of rows) {
