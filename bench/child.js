@@ -6,8 +6,14 @@
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 
+/** A Node script of bench/ as a peer. */
 function startChild(script, args) {
-  const child = spawn(process.execPath, [path.join(__dirname, script), ...args.map(String)], {
+  return startProcess(process.execPath, [path.join(__dirname, script), ...args], `${script} ${args.join(' ')}`);
+}
+
+/** Any program as a peer (the Rust ceiling, bench/ceiling.rs). */
+function startProcess(command, args, label = `${path.basename(command)} ${args.join(' ')}`) {
+  const child = spawn(command, args.map(String), {
     cwd: path.join(__dirname, '..'),
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -24,10 +30,11 @@ function startChild(script, args) {
     waiters = waiters.filter((check) => !check());
   });
   return {
+    pid: child.pid,
     /** Resolves with the first line (not yet taken) that starts with `word`. */
     expect(word, ms = 120_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${script} ${args.join(' ')}: no '${word}' within ${ms} ms`)), ms);
+        const timer = setTimeout(() => reject(new Error(`${label}: no '${word}' within ${ms} ms`)), ms);
         const check = () => {
           const i = lines.findIndex((l) => l.startsWith(word));
           if (i < 0) return false;
@@ -46,4 +53,4 @@ function startChild(script, args) {
   };
 }
 
-module.exports = { startChild };
+module.exports = { startChild, startProcess };

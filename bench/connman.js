@@ -6,11 +6,13 @@
 
 const { startChild } = require('./child');
 const { compare, print } = require('./table');
+const ceiling = require('./ceiling');
 
 const IMPLS = ['connkit', 'original'];
 const BULK = Number(process.env.BENCH_CONNMAN_BULK || 4096); // 64 KB writes (256 MB)
 const SMALL = Number(process.env.BENCH_CONNMAN_SMALL || 1_000_000); // 100 B messages
 const OUTAGE = 250; // ms the server is down in the reconnect case
+const WINDOW = 4 * 1024 * 1024; // bytes in flight at most, as bench/connman-peer.js
 
 const field = (line, i) => Number(line.split(' ')[i]);
 
@@ -45,7 +47,11 @@ async function reconnect(impl) {
 
 async function run({ rounds = Number(process.env.BENCH_ROUNDS || 3), report = console.log } = {}) {
   const r = Object.fromEntries(IMPLS.map((i) => [i, { bulk: [], small: [], bulkRss: [], rss: [], back: [] }]));
+  r.ceiling = { bulk: [], small: [] };
   for (let round = 1; round <= rounds; round++) {
+    // The transport's: the same writes through an echo over TCP, Rust at both ends.
+    r.ceiling.bulk.push((BULK * 64 * 1024) / 1e6 / (await ceiling.stream(64 * 1024, BULK, WINDOW)));
+    r.ceiling.small.push(SMALL / (await ceiling.stream(100, SMALL, WINDOW)));
     for (const impl of IMPLS) {
       const bulk = await echo(impl, 'bulk', BULK);
       r[impl].bulk.push((BULK * 64 * 1024) / 1e6 / bulk.seconds);

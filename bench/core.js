@@ -10,18 +10,23 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const impls = require('./peers');
+const ceiling = require('./ceiling');
+const { pinned } = require('./cpus');
 
 const PAYLOAD = Buffer.alloc(64, 0x61);
 const ONE_WAY_FRAMES = Number(process.env.BENCH_FRAMES || 2_000_000);
 const PING_PONGS = Number(process.env.BENCH_PINGS || 20_000);
 const BATCH = 1000;
 
+const tmpSocket = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'connkit-bench-')), 'peer.sock');
+
 function startPeer(implName, mode, frames = 0) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'connkit-bench-'));
-  const sock = path.join(dir, 'peer.sock');
+  const sock = tmpSocket();
+  const dir = path.dirname(sock);
   const child = startChild('core-peer.js', [implName, mode, sock, frames]);
   return {
     sock,
+    pid: child.pid,
     expect: child.expect,
     stop() {
       child.stop();
@@ -73,14 +78,16 @@ async function pingPong(implName) {
   const client = await connect(impl, peer.sock, () => resolveEcho());
   const samples = new Float64Array(PING_PONGS);
   const warmup = Math.min(2000, PING_PONGS / 10);
-  for (let i = -warmup; i < PING_PONGS; i++) {
-    const t0 = process.hrtime.bigint();
-    await new Promise((r) => {
-      resolveEcho = r;
-      client.send(PAYLOAD);
-    });
-    if (i >= 0) samples[i] = Number(process.hrtime.bigint() - t0) / 1000;
-  }
+  await pinned([peer.pid], async () => {
+    for (let i = -warmup; i < PING_PONGS; i++) {
+      const t0 = process.hrtime.bigint();
+      await new Promise((r) => {
+        resolveEcho = r;
+        client.send(PAYLOAD);
+      });
+      if (i >= 0) samples[i] = Number(process.hrtime.bigint() - t0) / 1000;
+    }
+  });
   client.close();
   peer.stop();
   samples.sort();
@@ -88,7 +95,8 @@ async function pingPong(implName) {
 }
 
 async function run({ rounds = Number(process.env.BENCH_ROUNDS || 5), report = console.log } = {}) {
-  const results = { connkit: { oneWay: [], p50: [], p99: [] }, node: { oneWay: [], p50: [], p99: [] } };
+  const lists = () => ({ oneWay: [], p50: [], p99: [] });
+  const results = { connkit: lists(), node: lists(), ceiling: lists() };
   for (let round = 1; round <= rounds; round++) {
     for (const name of ['connkit', 'node']) {
       results[name].oneWay.push(await oneWay(name));
@@ -96,6 +104,11 @@ async function run({ rounds = Number(process.env.BENCH_ROUNDS || 5), report = co
       results[name].p50.push(pp.p50);
       results[name].p99.push(pp.p99);
     }
+    // The transport's: the same frames over a unix socket, Rust at both ends.
+    results.ceiling.oneWay.push(await ceiling.oneWay(tmpSocket(), PAYLOAD.length, ONE_WAY_FRAMES));
+    const pp = await ceiling.pingPong(tmpSocket(), PAYLOAD.length, PING_PONGS);
+    results.ceiling.p50.push(pp.p50);
+    results.ceiling.p99.push(pp.p99);
     process.stderr.write(`  core: round ${round}/${rounds}\r`);
   }
   const rows = compare(

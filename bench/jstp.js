@@ -7,6 +7,11 @@
 
 const { startChild } = require('./child');
 const { compare, print } = require('./table');
+const ceiling = require('./ceiling');
+const { pinned } = require('./cpus');
+const { EventEmitter } = require('node:events');
+// connkit/jstp's own encoder and decoder: the JS work of each message.
+const serde = require('../faces/jstp/serde');
 
 const IMPLS = ['connkit', 'original'];
 const IN_FLIGHT = 100;
@@ -86,11 +91,11 @@ function events(bench, total) {
   });
 }
 
-async function measure(impl, transport, port) {
+async function measure(impl, transport, server, port) {
   const { connection, bench } = await connect(impl, transport, port);
   const counts = COUNTS[transport];
   const result = {
-    p50: await sequential(bench, counts.sequential),
+    p50: await pinned([server.pid], () => sequential(bench, counts.sequential)),
     pipelined: await pipelined(bench, counts.pipelined),
     events: await events(bench, counts.events),
   };
@@ -101,12 +106,12 @@ async function round(impl) {
   const server = startChild('jstp-peer.js', [impl]);
   try {
     const [netPort, wsPort] = (await server.expect('ready')).split(' ').slice(1).map(Number);
-    const net = await measure(impl, 'net', netPort);
+    const net = await measure(impl, 'net', server, netPort);
     // The server's RSS after the TCP events, before any WebSocket traffic.
     server.send('report');
     net.result.rss = Number((await server.expect('rss')).split(' ')[1]);
     net.connection.close();
-    const ws = await measure(impl, 'ws', wsPort);
+    const ws = await measure(impl, 'ws', server, wsPort);
     ws.connection.close();
     return { net: net.result, ws: ws.result };
   } finally {
@@ -114,10 +119,53 @@ async function round(impl) {
   }
 }
 
+/**
+ * The JS work's ceiling, without I/O, with connkit/jstp's own encoder and decoder
+ * (the core turns mdsf into JSON, so JS parses JSON): per call the client encodes
+ * the call and decodes and dispatches the callback; the server decodes the call,
+ * dispatches it and encodes the callback. The two ends run in two processes in the
+ * case, so the slower bounds it. Per event: the server encodes, the client decodes
+ * and emits.
+ */
+function jsCeiling(calls, events) {
+  const callbacks = new Map();
+  const emitter = new EventEmitter();
+  emitter.on('tick', () => {});
+  const api = { bench: { add: (connection, a, b, callback) => callback(null, a + b) } };
+  const client = ceiling.jsRate((id) => {
+    callbacks.set(id, () => {});
+    serde.compose('call', id, 'bench', 'add', [1, 2]);
+    const message = serde.fromJson(`{"callback":[${id}],"ok":[3]}`);
+    const callback = callbacks.get(message.callback[0]);
+    callbacks.delete(message.callback[0]);
+    callback(null, ...message.ok);
+  }, calls);
+  const server = ceiling.jsRate((id) => {
+    const message = serde.fromJson(`{"call":[${id},"bench"],"add":[1,2]}`);
+    const [, iface] = message.call;
+    api[iface].add(null, ...message.add, (error, result) => serde.compose('callback', message.call[0], undefined, 'ok', [result]));
+  }, calls);
+  const encodeEvent = ceiling.jsRate((i) => serde.compose('event', -1, 'bench', 'tick', [i, 'payload']), events);
+  const decodeEvent = ceiling.jsRate((i) => {
+    const message = serde.fromJson(`{"event":[-1,"bench"],"tick":[${i},"payload"]}`);
+    emitter.emit('tick', ...message.tick);
+  }, events);
+  return { pipelined: Math.min(client, server), events: Math.min(encodeEvent, decodeEvent) };
+}
+
 async function run({ rounds = Number(process.env.BENCH_ROUNDS || 3), report = console.log } = {}) {
   const lists = (keys) => Object.fromEntries(IMPLS.map((i) => [i, Object.fromEntries(keys.map((k) => [k, []]))]));
   const r = { net: lists(['p50', 'pipelined', 'events', 'rss']), ws: lists(['p50', 'pipelined', 'events']) };
+  r.net.ceiling = { p50: [], pipelined: [], events: [] };
+  r.ws.ceiling = r.net.ceiling;
   for (let n = 1; n <= rounds; n++) {
+    const js = jsCeiling(COUNTS.net.pipelined, COUNTS.net.events);
+    r.net.ceiling.pipelined.push(js.pipelined);
+    r.net.ceiling.events.push(js.events);
+    // The transport's, for a round trip: a call's bytes over TCP, Rust at both ends
+    // (the WebSocket rows are held to it too).
+    const call = Buffer.byteLength(serde.compose('call', 1000, 'bench', 'add', [1, 2])) + 1;
+    r.net.ceiling.p50.push((await ceiling.pingPong(0, call, COUNTS.net.sequential)).p50);
     for (const impl of IMPLS) {
       const result = await round(impl);
       for (const transport of Object.keys(r)) {

@@ -5,6 +5,9 @@
 
 const { startChild } = require('./child');
 const { compare, print } = require('./table');
+const ceiling = require('./ceiling');
+const { pinned } = require('./cpus');
+const { EventEmitter } = require('node:events');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -70,14 +73,16 @@ async function requestResponse(impl) {
   let answer;
   client.on('message', () => answer());
   const samples = new Float64Array(PINGS);
-  for (let i = -500; i < PINGS; i++) {
-    const t0 = process.hrtime.bigint();
-    await new Promise((r) => {
-      answer = r;
-      client.send('rpc', { i });
-    });
-    if (i >= 0) samples[i] = Number(process.hrtime.bigint() - t0) / 1000;
-  }
+  await pinned([server.pid], async () => {
+    for (let i = -500; i < PINGS; i++) {
+      const t0 = process.hrtime.bigint();
+      await new Promise((r) => {
+        answer = r;
+        client.send('rpc', { i });
+      });
+      if (i >= 0) samples[i] = Number(process.hrtime.bigint() - t0) / 1000;
+    }
+  });
   await new Promise((r) => {
     client.once('close', r);
     client.close();
@@ -87,9 +92,41 @@ async function requestResponse(impl) {
   return { p50: samples[Math.floor(PINGS / 2)], p99: samples[Math.floor(PINGS * 0.99)] };
 }
 
+/**
+ * The JS work's ceiling, without I/O: per message the sender encodes
+ * ({topic, message} as JSON) and the receiver decodes and dispatches (JSON.parse, a
+ * 'message' event), in two processes in the case, so the slower end bounds it. A
+ * broadcast is encoded once and decoded by each of 50 clients in one process.
+ */
+function jsCeiling(size, count) {
+  const payload = { i: 0, s: 'x'.repeat(size) };
+  const wire = JSON.stringify({ topic: 'bench', message: payload });
+  const emitter = new EventEmitter();
+  emitter.on('message', () => {});
+  const encode = ceiling.jsRate((i) => {
+    payload.i = i;
+    JSON.stringify({ topic: 'bench', message: payload });
+  }, count);
+  const decode = ceiling.jsRate(() => {
+    const { topic, message } = JSON.parse(wire);
+    emitter.emit('message', message, topic);
+  }, count);
+  return { oneWay: Math.min(encode, decode), decode, wireBytes: Buffer.byteLength(wire) + 2 };
+}
+
 async function run({ rounds = Number(process.env.BENCH_ROUNDS || 3), report = console.log } = {}) {
   const r = Object.fromEntries(IMPLS.map((i) => [i, { small: [], large: [], bcast: [], p50: [], p99: [], rss: [] }]));
+  r.ceiling = { small: [], large: [], bcast: [], p50: [], p99: [] };
   for (let round = 1; round <= rounds; round++) {
+    const small = jsCeiling(64, SMALL);
+    r.ceiling.small.push(small.oneWay);
+    r.ceiling.large.push((jsCeiling(4096, LARGE).oneWay * 4096) / 1e6);
+    r.ceiling.bcast.push(small.decode);
+    // The transport's, for a round trip: the same bytes over a unix socket, Rust at both ends.
+    const socket = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ck-ipc-')), 'c.sock');
+    const rr = await ceiling.pingPong(socket, Buffer.byteLength(JSON.stringify({ topic: 'rpc', message: { i: PINGS } })) + 2, PINGS);
+    r.ceiling.p50.push(rr.p50);
+    r.ceiling.p99.push(rr.p99);
     for (const impl of IMPLS) {
       const small = await oneWay(impl, SMALL, 64);
       r[impl].small.push(small.rate);

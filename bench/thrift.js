@@ -13,6 +13,8 @@ const { execFileSync } = require('node:child_process');
 const { selected } = require('./selection');
 const { startChild } = require('./child');
 const { compare, print } = require('./table');
+const ceiling = require('./ceiling');
+const { pinned } = require('./cpus');
 
 // [client, server]; the last is the baseline.
 const PAIRINGS = [
@@ -109,7 +111,7 @@ async function round([clientImpl, serverImpl], { kind, echoes, blob }, stack, ge
   const port = Number((await server.expect('ready')).split(' ')[1]);
   const { client, close } = await connect(thrift, kind, port, stack, Calc);
   const result = {
-    p50: await sequential(client),
+    p50: await pinned([server.pid], () => sequential(client)),
     pipelined: await pipelined((cb) => client.add(1, 2, cb), PIPELINED, IN_FLIGHT),
     echo: ((await pipelined((cb) => client.blob(data, cb), ECHOES, echoes)) * data.length) / 1e6,
   };
@@ -118,9 +120,51 @@ async function round([clientImpl, serverImpl], { kind, echoes, blob }, stack, ge
   return result;
 }
 
+/**
+ * The JS work's ceiling for add(), without I/O, with the real package's generated
+ * client, processor, transport and protocol classes: the client encodes the call and
+ * decodes the reply; the server decodes the call, runs the handler and encodes the
+ * reply. The two ends run in two processes in the case, so the slower bounds it.
+ */
+function jsCeiling(Calc, [transportName, protocolName], calls) {
+  const thrift = require('thrift');
+  const Transport = thrift[transportName];
+  const Protocol = thrift[protocolName];
+  let call;
+  const client = new Calc.Client(new Transport(undefined, (bytes) => (call = bytes)), Protocol);
+  let reply;
+  const replies = new Transport(undefined, (bytes) => (reply = bytes));
+  const processor = new Calc.Processor({ add: (a, b, result) => result(null, a + b) });
+  const serve = Transport.receiver((transport) => processor.process(new Protocol(transport), new Protocol(replies)));
+  const answer = Transport.receiver((transport) => {
+    const input = new Protocol(transport);
+    const { fname, mtype, rseqid } = input.readMessageBegin();
+    client[`recv_${fname}`](input, mtype, rseqid);
+  });
+  client.add(1, 2, () => {});
+  serve(call);
+  const clientRate = ceiling.jsRate(() => {
+    client.add(1, 2, () => {});
+    // The reply carries the first call's seqid: this call's callback is let go here.
+    delete client._reqs[client.seqid()];
+    answer(reply);
+  }, calls);
+  const serverRate = ceiling.jsRate(() => serve(call), calls);
+  return { pipelined: Math.min(clientRate, serverRate), callBytes: call.length };
+}
+
 async function measure(spec, stack, genDir, rounds, report) {
   const r = Object.fromEntries(PAIRINGS.map((pairing) => [nameOf(pairing), { p50: [], pipelined: [], echo: [] }]));
+  r.ceiling = { p50: [], pipelined: [], echo: [] };
+  const Calc = require(path.join(genDir, 'Calc.js'));
   for (let n = 1; n <= rounds; n++) {
+    const js = jsCeiling(Calc, stack, PIPELINED);
+    r.ceiling.pipelined.push(js.pipelined);
+    // The transport's: a call's bytes over TCP for a round trip, and the blobs through
+    // an echo, Rust at both ends (HTTP and WebSocket are held to these too).
+    r.ceiling.p50.push((await ceiling.pingPong(0, js.callBytes, SEQUENTIAL)).p50);
+    const blob = spec.blob * 1000;
+    r.ceiling.echo.push((ECHOES * blob) / 1e6 / (await ceiling.stream(blob, ECHOES, spec.echoes * blob)));
     for (const pairing of PAIRINGS) {
       const result = await round(pairing, spec, stack, genDir);
       for (const k of Object.keys(result)) r[nameOf(pairing)][k].push(result[k]);
