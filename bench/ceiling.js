@@ -58,6 +58,13 @@ async function stream(size, n, window) {
   return seconds;
 }
 
+/** A Rust echo server on a TCP port, for a case's own client: { port, stop }. */
+async function echoServer() {
+  const server = startProcess(ceilingBinary(), ['serve', 'echo', 0]);
+  const port = Number((await server.expect('ready')).split(' ')[1]);
+  return { port, stop: () => server.stop() };
+}
+
 /** Operations per second of `op` (called with its index), after a warm-up. */
 function jsRate(op, n) {
   for (let i = 0; i < Math.min(n, 20_000); i++) op(i);
@@ -66,4 +73,4 @@ function jsRate(op, n) {
   return n / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
-module.exports = { oneWay, pingPong, stream, jsRate };
+module.exports = { oneWay, pingPong, stream, echoServer, jsRate };

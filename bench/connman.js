@@ -16,9 +16,11 @@ const WINDOW = 4 * 1024 * 1024; // bytes in flight at most, as bench/connman-pee
 
 const field = (line, i) => Number(line.split(' ')[i]);
 
-async function echo(impl, mode, count) {
-  const server = startChild('echo-peer.js', []);
-  const port = field(await server.expect('up'), 1);
+/** One client run through an echo server: Node's (echo-peer.js), or with `rust` the
+ * ceiling's, which a client cannot saturate, so the client's own pace shows. */
+async function echo(impl, mode, count, rust = false) {
+  const server = rust ? await ceiling.echoServer() : startChild('echo-peer.js', []);
+  const port = rust ? server.port : field(await server.expect('up'), 1);
   const client = startChild('connman-peer.js', [impl, port, mode, count]);
   await client.expect('ready');
   client.send('go');
@@ -46,16 +48,18 @@ async function reconnect(impl) {
 }
 
 async function run({ rounds = Number(process.env.BENCH_ROUNDS || 3), report = console.log } = {}) {
-  const r = Object.fromEntries(IMPLS.map((i) => [i, { bulk: [], small: [], bulkRss: [], rss: [], back: [] }]));
-  r.ceiling = { bulk: [], small: [] };
+  const r = Object.fromEntries(IMPLS.map((i) => [i, { bulk: [], bulkRust: [], small: [], bulkRss: [], rss: [], back: [] }]));
+  r.ceiling = { bulk: [], bulkRust: [], small: [] };
   for (let round = 1; round <= rounds; round++) {
     // The transport's: the same writes through an echo over TCP, Rust at both ends.
     r.ceiling.bulk.push((BULK * 64 * 1024) / 1e6 / (await ceiling.stream(64 * 1024, BULK, WINDOW)));
+    r.ceiling.bulkRust.push(r.ceiling.bulk[r.ceiling.bulk.length - 1]);
     r.ceiling.small.push(SMALL / (await ceiling.stream(100, SMALL, WINDOW)));
     for (const impl of IMPLS) {
       const bulk = await echo(impl, 'bulk', BULK);
       r[impl].bulk.push((BULK * 64 * 1024) / 1e6 / bulk.seconds);
       r[impl].bulkRss.push(bulk.rss);
+      r[impl].bulkRust.push((BULK * 64 * 1024) / 1e6 / (await echo(impl, 'bulk', BULK, true)).seconds);
       const small = await echo(impl, 'small', SMALL);
       r[impl].small.push(SMALL / small.seconds);
       r[impl].rss.push(small.rss);
@@ -65,6 +69,7 @@ async function run({ rounds = Number(process.env.BENCH_ROUNDS || 3), report = co
   }
   const rows = compare(r, [
     ['64 KB echo, MB/s', 'bulk', '>= 1.5x'],
+    ['64 KB echo via a Rust echo server, MB/s', 'bulkRust', '>= 1.3x'],
     ['100 B echoed messages/s', 'small', '>= 2x'],
     [`reconnect after ${OUTAGE} ms outage, ms`, 'back', '1.0x ± 10%'],
     ['peak RSS MB (64 KB case)', 'bulkRss', '<= 1.0x'],
