@@ -122,32 +122,43 @@ async function round(impl) {
 /**
  * The JS work's ceiling, without I/O, with connkit/jstp's own encoder and decoder
  * (the core turns mdsf into JSON, so JS parses JSON): per call the client encodes
- * the call and decodes and dispatches the callback; the server decodes the call,
- * dispatches it and encodes the callback. The two ends run in two processes in the
- * case, so the slower bounds it. Per event: the server encodes, the client decodes
- * and emits.
+ * the call (to UTF-8 bytes) and decodes (from bytes) and dispatches the callback;
+ * the server decodes the call, dispatches it and encodes the callback. The two ends
+ * run in two processes in the case, so the slower bounds it. Per event: the server
+ * encodes, the client decodes and emits.
  */
 function jsCeiling(calls, events) {
+  const out = Buffer.allocUnsafe(64 * 1024);
+  let used = 0;
+  const send = (text) => {
+    if (used + text.length * 3 + 1 > out.length) used = 0;
+    used += out.write(text, used);
+    out[used++] = 0;
+  };
+  const receive = (bytes) => serde.fromJson(bytes.toString('utf8', 0, bytes.length));
   const callbacks = new Map();
   const emitter = new EventEmitter();
   emitter.on('tick', () => {});
   const api = { bench: { add: (connection, a, b, callback) => callback(null, a + b) } };
+  const callbackBytes = Buffer.from('{"callback":[1000],"ok":[3]}');
+  const callBytes = Buffer.from('{"call":[1000,"bench"],"add":[1,2]}');
+  const eventBytes = Buffer.from('{"event":[-1,"bench"],"tick":[1000,"payload"]}');
   const client = ceiling.jsRate((id) => {
-    callbacks.set(id, () => {});
-    serde.compose('call', id, 'bench', 'add', [1, 2]);
-    const message = serde.fromJson(`{"callback":[${id}],"ok":[3]}`);
+    callbacks.set(1000, () => {});
+    send(serde.compose('call', id, 'bench', 'add', [1, 2]));
+    const message = receive(callbackBytes);
     const callback = callbacks.get(message.callback[0]);
     callbacks.delete(message.callback[0]);
     callback(null, ...message.ok);
   }, calls);
-  const server = ceiling.jsRate((id) => {
-    const message = serde.fromJson(`{"call":[${id},"bench"],"add":[1,2]}`);
-    const [, iface] = message.call;
-    api[iface].add(null, ...message.add, (error, result) => serde.compose('callback', message.call[0], undefined, 'ok', [result]));
+  const server = ceiling.jsRate(() => {
+    const message = receive(callBytes);
+    const [id, iface] = message.call;
+    api[iface].add(null, ...message.add, (error, result) => send(serde.compose('callback', id, undefined, 'ok', [result])));
   }, calls);
-  const encodeEvent = ceiling.jsRate((i) => serde.compose('event', -1, 'bench', 'tick', [i, 'payload']), events);
-  const decodeEvent = ceiling.jsRate((i) => {
-    const message = serde.fromJson(`{"event":[-1,"bench"],"tick":[${i},"payload"]}`);
+  const encodeEvent = ceiling.jsRate((i) => send(serde.compose('event', -1, 'bench', 'tick', [i, 'payload'])), events);
+  const decodeEvent = ceiling.jsRate(() => {
+    const message = receive(eventBytes);
     emitter.emit('tick', ...message.tick);
   }, events);
   return { pipelined: Math.min(client, server), events: Math.min(encodeEvent, decodeEvent) };
