@@ -121,12 +121,13 @@ async function round([clientImpl, serverImpl], { kind, echoes, blob }, stack, ge
 }
 
 /**
- * The JS work's ceiling for add(), without I/O, with the real package's generated
- * client, processor, transport and protocol classes: the client encodes the call and
- * decodes the reply; the server decodes the call, runs the handler and encodes the
- * reply. The two ends run in two processes in the case, so the slower bounds it.
+ * The JS work's ceiling for one method, without I/O, with the real package's
+ * generated client, processor, transport and protocol classes: the client encodes
+ * the call and decodes the reply; the server decodes the call, runs the handler and
+ * encodes the reply. The two ends run in two processes in the case, so the slower
+ * bounds it. Calls per second, and the size of one call.
  */
-function jsCeiling(Calc, [transportName, protocolName], calls) {
+function jsCeiling(Calc, [transportName, protocolName], method, args, calls) {
   const thrift = require('thrift');
   const Transport = thrift[transportName];
   const Protocol = thrift[protocolName];
@@ -134,23 +135,23 @@ function jsCeiling(Calc, [transportName, protocolName], calls) {
   const client = new Calc.Client(new Transport(undefined, (bytes) => (call = bytes)), Protocol);
   let reply;
   const replies = new Transport(undefined, (bytes) => (reply = bytes));
-  const processor = new Calc.Processor({ add: (a, b, result) => result(null, a + b) });
+  const processor = new Calc.Processor({ add: (a, b, result) => result(null, a + b), blob: (data, result) => result(null, data) });
   const serve = Transport.receiver((transport) => processor.process(new Protocol(transport), new Protocol(replies)));
   const answer = Transport.receiver((transport) => {
     const input = new Protocol(transport);
     const { fname, mtype, rseqid } = input.readMessageBegin();
     client[`recv_${fname}`](input, mtype, rseqid);
   });
-  client.add(1, 2, () => {});
+  client[method](...args, () => {});
   serve(call);
   const clientRate = ceiling.jsRate(() => {
-    client.add(1, 2, () => {});
+    client[method](...args, () => {});
     // The reply carries the first call's seqid: this call's callback is let go here.
     delete client._reqs[client.seqid()];
     answer(reply);
   }, calls);
   const serverRate = ceiling.jsRate(() => serve(call), calls);
-  return { pipelined: Math.min(clientRate, serverRate), callBytes: call.length };
+  return { rate: Math.min(clientRate, serverRate), callBytes: call.length };
 }
 
 async function measure(spec, stack, genDir, rounds, report) {
@@ -158,13 +159,14 @@ async function measure(spec, stack, genDir, rounds, report) {
   r.ceiling = { p50: [], pipelined: [], echo: [] };
   const Calc = require(path.join(genDir, 'Calc.js'));
   for (let n = 1; n <= rounds; n++) {
-    const js = jsCeiling(Calc, stack, PIPELINED);
-    r.ceiling.pipelined.push(js.pipelined);
-    // The transport's: a call's bytes over TCP for a round trip, and the blobs through
-    // an echo, Rust at both ends (HTTP and WebSocket are held to these too).
+    const js = jsCeiling(Calc, stack, 'add', [1, 2], PIPELINED);
+    r.ceiling.pipelined.push(js.rate);
+    // The transport's, for a round trip: a call's bytes over TCP, Rust at both ends
+    // (HTTP and WebSocket are held to it too).
     r.ceiling.p50.push((await ceiling.pingPong(0, js.callBytes, SEQUENTIAL)).p50);
-    const blob = spec.blob * 1000;
-    r.ceiling.echo.push((ECHOES * blob) / 1e6 / (await ceiling.stream(blob, ECHOES, spec.echoes * blob)));
+    // Blobs: Thrift's classes copy each one in and out, which bounds the echo.
+    const blob = Buffer.alloc(spec.blob * 1000, 7);
+    r.ceiling.echo.push((jsCeiling(Calc, stack, 'blob', [blob], ECHOES).rate * blob.length) / 1e6);
     for (const pairing of PAIRINGS) {
       const result = await round(pairing, spec, stack, genDir);
       for (const k of Object.keys(result)) r[nameOf(pairing)][k].push(result[k]);
