@@ -103,21 +103,39 @@ async function connect(thrift, kind, port, [transport, protocol], Calc) {
   return { client: thrift.createClient(Calc, connection), close: () => connection.end() };
 }
 
+// A case that has not finished by then is reported as hung, and the suite goes on:
+// the original's web server drops a WebSocket frame that arrives in two reads, and
+// the call waits for ever.
+const DEADLINE_MS = 60_000;
+
+function withDeadline(promise, what) {
+  let timer;
+  const expired = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done in ${DEADLINE_MS / 1000} s`)), DEADLINE_MS);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
 async function round([clientImpl, serverImpl], { kind, echoes, blob }, stack, genDir) {
   const data = Buffer.alloc(blob * 1000, 7);
   const thrift = require(clientImpl === 'connkit' ? 'connkit/thrift' : 'thrift');
   const Calc = require(path.join(genDir, 'Calc.js'));
   const server = startChild('thrift-peer.js', [serverImpl, kind, ...stack, genDir]);
-  const port = Number((await server.expect('ready')).split(' ')[1]);
-  const { client, close } = await connect(thrift, kind, port, stack, Calc);
-  const result = {
-    p50: await pinned([server.pid], () => sequential(client)),
-    pipelined: await pipelined((cb) => client.add(1, 2, cb), PIPELINED, IN_FLIGHT),
-    echo: ((await pipelined((cb) => client.blob(data, cb), ECHOES, echoes)) * data.length) / 1e6,
-  };
-  close();
-  server.stop();
-  return result;
+  let close = () => {};
+  try {
+    const port = Number((await server.expect('ready')).split(' ')[1]);
+    const connected = await connect(thrift, kind, port, stack, Calc);
+    close = connected.close;
+    const { client } = connected;
+    return {
+      p50: await withDeadline(pinned([server.pid], () => sequential(client)), 'sequential add()'),
+      pipelined: await withDeadline(pipelined((cb) => client.add(1, 2, cb), PIPELINED, IN_FLIGHT), 'add() in flight'),
+      echo: ((await withDeadline(pipelined((cb) => client.blob(data, cb), ECHOES, echoes), 'blob echo')) * data.length) / 1e6,
+    };
+  } finally {
+    close();
+    server.stop();
+  }
 }
 
 /**
@@ -157,6 +175,7 @@ function jsCeiling(Calc, [transportName, protocolName], method, args, calls) {
 async function measure(spec, stack, genDir, rounds, report) {
   const r = Object.fromEntries(PAIRINGS.map((pairing) => [nameOf(pairing), { p50: [], pipelined: [], echo: [] }]));
   r.ceiling = { p50: [], pipelined: [], echo: [] };
+  const hung = [];
   const Calc = require(path.join(genDir, 'Calc.js'));
   for (let n = 1; n <= rounds; n++) {
     const js = jsCeiling(Calc, stack, 'add', [1, 2], PIPELINED);
@@ -168,8 +187,12 @@ async function measure(spec, stack, genDir, rounds, report) {
     const blob = Buffer.alloc(spec.blob * 1000, 7);
     r.ceiling.echo.push((jsCeiling(Calc, stack, 'blob', [blob], ECHOES).rate * blob.length) / 1e6);
     for (const pairing of PAIRINGS) {
-      const result = await round(pairing, spec, stack, genDir);
-      for (const k of Object.keys(result)) r[nameOf(pairing)][k].push(result[k]);
+      try {
+        const result = await round(pairing, spec, stack, genDir);
+        for (const k of Object.keys(result)) r[nameOf(pairing)][k].push(result[k]);
+      } catch (err) {
+        hung.push(`${nameOf(pairing)}, round ${n}: ${err.message}`);
+      }
     }
     process.stderr.write(`  thrift ${spec.kind} ${stack.join('+')}: round ${n}/${rounds}\r`);
   }
@@ -189,6 +212,7 @@ async function measure(spec, stack, genDir, rounds, report) {
     print(report, `thrift ${stack.join(' + ')}, ${nameOf(pairing)}: vs thrift 0.24.0 on both sides, over ${over} (median of ${rounds} interleaved rounds)`, pairingRows);
     rows.push(...pairingRows);
   }
+  for (const note of hung) report(`note: hung, left out of the medians: ${note}`);
   return rows;
 }
 
