@@ -121,8 +121,10 @@ pub async fn accept_loop(
       Err(e) => return bridge.push(id, Kind::Error, e.to_json().to_string().as_bytes()),
     },
   };
-  bridge.push(id, Kind::Listening, listener.address().to_string().as_bytes());
+  // Taken before 'listening' is told: from then on the server's descriptors are its
+  // own, and counting them must not race with this one.
   let mut reserve = reserve_descriptor();
+  bridge.push(id, Kind::Listening, listener.address().to_string().as_bytes());
   // Out of descriptors since the last connection accepted: said once per episode.
   let mut exhausted = false;
   loop {
