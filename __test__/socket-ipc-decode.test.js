@@ -17,6 +17,7 @@ const ipc = require('connkit/socket-ipc');
 const original = require('@crussell52/socket-ipc');
 const jsonTranscoder = require('@crussell52/socket-ipc/src/lib/transcoder/jsonTranscoder');
 const { waitFor, until, tmpSocket } = require('./helpers');
+const { lines, recordedClient } = require('./fixtures/socket-ipc');
 
 const TIMEOUT = { timeout: 20000 };
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -27,42 +28,6 @@ const garbageJson = {
   createEncoder: () => (w, cb) => cb(null, w.topic === 'raw' ? `${w.message}\0\0` : `${JSON.stringify(w)}\0\0`),
   createDecoder: jsonTranscoder.createDecoder,
 };
-
-/**
- * A custom transcoder: `topic|json` lines; topic 'raw' writes its message as the
- * line. Its decoder calls back with a DecodeError for a line without '|'; a line
- * whose JSON is bad makes it call back with one too, or, with `throws`, throw.
- */
-function lines({ throws = false } = {}) {
-  return {
-    socketEncoding: 'utf8',
-    createEncoder: () => (w, cb) => cb(null, w.topic === 'raw' ? `${w.message}\n` : `${w.topic}|${JSON.stringify(w.message)}\n`),
-    createDecoder: () => {
-      let buffer = '';
-      return (chunk, cb) => {
-        buffer += chunk;
-        const parts = buffer.split('\n');
-        buffer = parts.pop();
-        const out = [];
-        for (const line of parts) {
-          const bar = line.indexOf('|');
-          if (bar < 0) return cb(new ipc.DecodeError('no topic', line));
-          let message;
-          if (throws) message = JSON.parse(line.slice(bar + 1));
-          else {
-            try {
-              message = JSON.parse(line.slice(bar + 1));
-            } catch (err) {
-              return cb(new ipc.DecodeError(err.message, line));
-            }
-          }
-          out.push({ topic: line.slice(0, bar), message });
-        }
-        cb(null, out);
-      };
-    },
-  };
-}
 
 /** Runs `fn` at the test's end, last registered first, each bounded. */
 function cleanup(t) {
@@ -113,17 +78,14 @@ async function rawServer(atEnd, onSocket, options = {}) {
   return socketFile;
 }
 
-/** A connkit client recording its errors, lifecycle events and [topic, message]s. */
-function connkitClient(atEnd, socketFile, options = {}) {
-  const client = new ipc.Client({ socketFile, retryDelay: 20, reconnectDelay: 20, ...options });
-  const record = { client, errors: [], events: [], got: [] };
-  client.on('error', (e) => record.errors.push(e));
-  for (const e of ['connect', 'disconnect', 'reconnect', 'close']) client.on(e, () => record.events.push(e));
-  client.on('message', (m, t) => record.got.push([t, m]));
-  client.connect();
-  atEnd(() => (record.events.includes('close') ? Promise.resolve() : closeIpc(client)));
+/** A recorded client, closed at the test's end (the real client emits 'close' only
+ * when it holds a socket: bounded either way). */
+function closedAtEnd(atEnd, record) {
+  atEnd(() => (record.events.includes('close') ? Promise.resolve() : closeIpc(record.client, 1000)));
   return record;
 }
+
+const connkitClient = (atEnd, socketFile, options) => closedAtEnd(atEnd, recordedClient(ipc, socketFile, options));
 
 async function connkitServer(atEnd, options = {}) {
   const server = new ipc.Server({ socketFile: tmpSocket(), ...options });
@@ -138,17 +100,10 @@ async function connkitServer(atEnd, options = {}) {
   return record;
 }
 
-/** A real package client recording the same; `reconnect` when it lost its socket. */
+/** A real package client recording the same, once connected. */
 async function realClient(atEnd, socketFile, options = {}) {
-  const client = new original.Client({ socketFile, retryDelay: 20, reconnectDelay: 20, ...options });
-  const record = { client, errors: [], events: [], got: [] };
-  client.on('error', (e) => record.errors.push(e));
-  for (const e of ['connect', 'disconnect', 'reconnect', 'close']) client.on(e, () => record.events.push(e));
-  client.on('message', (m, t) => record.got.push([t, m]));
-  client.connect();
-  await waitFor(client, 'connect');
-  // The real client emits 'close' only when it holds a socket; bounded either way.
-  atEnd(() => closeIpc(client, 1000));
+  const record = closedAtEnd(atEnd, recordedClient(original, socketFile, options));
+  await waitFor(record.client, 'connect');
   return record;
 }
 

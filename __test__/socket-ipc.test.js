@@ -7,6 +7,7 @@ const net = require('node:net');
 const ipc = require('connkit/socket-ipc');
 const original = require('@crussell52/socket-ipc');
 const { waitFor, until, tmpSocket, runNode } = require('./helpers');
+const { lines, recordedClient } = require('./fixtures/socket-ipc');
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -326,26 +327,14 @@ test('a stale socket file is reclaimed on listen', async () => {
 });
 
 test('custom transcoder: framing in JS, socketEncoding, and null skips a message', async () => {
-  const lines = {
-    socketEncoding: 'utf8',
-    createEncoder: () => (wrapper, cb) => cb(null, wrapper.topic === 'skip' ? null : `${wrapper.topic}|${JSON.stringify(wrapper.message)}\n`),
-    createDecoder: () => {
-      let buffer = '';
-      return (chunk, cb) => {
-        buffer += chunk;
-        const parts = buffer.split('\n');
-        buffer = parts.pop();
-        cb(null, parts.map((p) => ({ topic: p.slice(0, p.indexOf('|')), message: JSON.parse(p.slice(p.indexOf('|') + 1)) })));
-      };
-    },
-  };
-  const server = await startServer(ipc, { transcoder: lines });
+  const transcoder = lines();
+  const server = await startServer(ipc, { transcoder });
   const got = [];
   server.on('message', (m, t, id) => {
     got.push([t, m]);
     server.send(t, m, id);
   });
-  const client = await connectClient(ipc, server._socketFile, { transcoder: lines });
+  const client = await connectClient(ipc, server._socketFile, { transcoder });
   const echoed = [];
   client.on('message', (m, t) => echoed.push([t, m]));
   client.send('skip', 'never sent');
@@ -391,16 +380,6 @@ test('valid JSON that is no message (or whose topic is no string) is a DecodeErr
 });
 
 /** A connected client that records its errors, lifecycle events and messages. */
-function recordingClient(socketFile, options = {}) {
-  const client = new ipc.Client({ socketFile, retryDelay: 20, reconnectDelay: 20, ...options });
-  const record = { client, errors: [], events: [], got: [] };
-  client.on('error', (e) => record.errors.push(e));
-  for (const e of ['connect', 'disconnect', 'reconnect', 'close']) client.on(e, () => record.events.push(e));
-  client.on('message', (m) => record.got.push(m));
-  client.connect();
-  return record;
-}
-
 test('a client given undecodable input reports it and keeps receiving on the same connection', async () => {
   const socketFile = tmpSocket();
   const server = net.createServer((s) => {
@@ -408,9 +387,9 @@ test('a client given undecodable input reports it and keeps receiving on the sam
     s.write('{not json\0\0null\0\0{"topic":"t","message":"after"}\0\0');
   });
   await new Promise((r) => server.listen(socketFile, r));
-  const { client, errors, events, got } = recordingClient(socketFile);
+  const { client, errors, events, got } = recordedClient(ipc, socketFile);
   await until(() => got.length === 1, 5000, 'the message after the bad ones');
-  assert.deepEqual(got, ['after']);
+  assert.deepEqual(got, [['t', 'after']]);
   assert.deepEqual(errors.map((e) => e.code), ['ERR_SOCKET_IPC_DECODE', 'ERR_SOCKET_IPC_DECODE']);
   assert.deepEqual(events, ['connect']);
   client.close();
@@ -424,20 +403,12 @@ test('a client whose custom decoder fails drops that socket and reconnects; clos
   const server = net.createServer((s) => {
     s.on('error', () => {});
     sessions++;
-    s.write(sessions === 1 ? 'bad\n' : 'good\n');
+    s.write(sessions === 1 ? 'bad\n' : 't|"good"\n');
   });
   await new Promise((r) => server.listen(socketFile, r));
-  const lines = {
-    socketEncoding: 'utf8',
-    createEncoder: () => (wrapper, cb) => cb(null, `${wrapper.message}\n`),
-    createDecoder: () => (chunk, cb) => {
-      if (chunk.startsWith('bad')) cb(new ipc.DecodeError('cannot decode', chunk));
-      else cb(null, [{ topic: 't', message: chunk.trim() }]);
-    },
-  };
-  const { client, errors, events, got } = recordingClient(socketFile, { transcoder: lines });
+  const { client, errors, events, got } = recordedClient(ipc, socketFile, { transcoder: lines() });
   await until(() => got.length === 1, 5000, 'a message on the next socket');
-  assert.deepEqual(got, ['good']);
+  assert.deepEqual(got, [['t', 'good']]);
   assert.equal(errors[0].code, 'ERR_SOCKET_IPC_DECODE');
   assert.deepEqual(events, ['connect', 'disconnect', 'connect', 'reconnect']);
   client.close();
