@@ -98,6 +98,10 @@ pub async fn run(hub: Arc<Hub>, id: u32, server: Arc<Server>, options: ServerOpt
   bridge.push(id, Kind::ServerClose, b"");
 }
 
+fn report_accept_error(bridge: &Bridge, id: u32, e: &std::io::Error) {
+  bridge.push(id, Kind::Error, crate::error::CoreError::io(e, "accept").to_json().to_string().as_bytes());
+}
+
 /// A descriptor held in reserve for when the process has no other (see
 /// `accept_loop`), as libuv keeps one per loop.
 fn reserve_descriptor() -> Option<std::fs::File> {
@@ -135,14 +139,12 @@ pub async fn accept_loop(
           exhausted = false;
           accept(incoming)
         }
-        Err(e) => {
-          let out_of_descriptors = matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
-          if !(out_of_descriptors && exhausted) {
-            let err = crate::error::CoreError::io(&e, "accept");
-            bridge.push(id, Kind::Error, err.to_json().to_string().as_bytes());
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+          if !exhausted {
+            exhausted = true;
+            report_accept_error(bridge, id, &e);
           }
-          exhausted |= out_of_descriptors;
-          if out_of_descriptors && reserve.is_some() {
+          if reserve.is_some() {
             // libuv's way, so Node's servers': with the reserved descriptor given
             // back, accept each connection waiting and close it, so its client hears
             // now instead of waiting in the backlog for a descriptor that may never
@@ -153,9 +155,14 @@ pub async fn accept_loop(
             }
             reserve = reserve_descriptor();
           } else {
-            // Breathe before trying again: the error may well persist.
+            // No descriptor to give back (another took it): wait, as for other errors.
             tokio::time::sleep(Duration::from_millis(50)).await;
           }
+        }
+        Err(e) => {
+          // Breathe before trying again: the error may well persist.
+          report_accept_error(bridge, id, &e);
+          tokio::time::sleep(Duration::from_millis(50)).await;
         }
       },
     }
