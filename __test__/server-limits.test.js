@@ -6,11 +6,11 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
-const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const ck = require('..');
 const { waitFor, until, tmpSocket } = require('./helpers');
+const { fds } = require('../faults/lib/probe');
 
 /** The backlog the kernel holds for a listener (ss: Send-Q of a listening socket). */
 function backlogOf(server) {
@@ -41,14 +41,12 @@ test("backlog: Node's 511 by default, and as listen() is given it", async () => 
   assert.throws(() => ck.createServer().listen({ port: 0, backlog: -1 }), { code: 'ERR_INVALID_ARG_VALUE' });
 });
 
-const openDescriptors = () => fs.readdirSync('/proc/self/fd').length;
-
 test('an accepted connection holds one descriptor, as in Node', async () => {
   const accepted = [];
   const server = ck.createServer((conn) => accepted.push(conn));
   server.listen(0, '127.0.0.1');
   await waitFor(server, 'listening');
-  const before = openDescriptors();
+  const before = fds();
   const clients = [];
   for (let i = 0; i < 50; i++) {
     const client = net.connect(server.address().port, '127.0.0.1');
@@ -64,7 +62,7 @@ test('an accepted connection holds one descriptor, as in Node', async () => {
     return echoed;
   }));
   // 50 client sockets here, and 50 accepted ones.
-  assert.equal(openDescriptors() - before, 100);
+  assert.equal(fds() - before, 100);
   for (const client of clients) client.destroy();
   await new Promise((resolve) => server.close(resolve));
 });

@@ -4,7 +4,7 @@
 // connkit server that keeps every connection open and idle. Prints "up <port>";
 // on "stats" prints "stats <accepted> <rss bytes> <open descriptors>".
 
-const fs = require('node:fs');
+const { fds } = require('../faults/lib/probe');
 
 const impl = process.argv[2];
 let accepted = 0;
@@ -19,7 +19,7 @@ server.listen(0, '127.0.0.1', () => console.log(`up ${server.address().port}`));
 
 process.stdin.on('data', (d) => {
   for (const line of String(d).split('\n')) {
-    if (line === 'stats') console.log(`stats ${accepted} ${process.memoryUsage().rss} ${fs.readdirSync('/proc/self/fd').length}`);
+    if (line === 'stats') console.log(`stats ${accepted} ${process.memoryUsage().rss} ${fds()}`);
   }
 });
 process.stdin.on('end', () => process.exit(0));

@@ -15,6 +15,7 @@ const { startChild } = require('./child');
 const { compare, print } = require('./table');
 const ceiling = require('./ceiling');
 const { pinned } = require('./cpus');
+const { within } = require('../faults/lib/probe');
 
 // [client, server]; the last is the baseline.
 const PAIRINGS = [
@@ -108,12 +109,12 @@ async function connect(thrift, kind, port, [transport, protocol], Calc) {
 // the call waits for ever.
 const DEADLINE_MS = 60_000;
 
-function withDeadline(promise, what) {
-  let timer;
-  const expired = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not done in ${DEADLINE_MS / 1000} s`)), DEADLINE_MS);
-  });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+const HUNG = Symbol('hung');
+
+async function withDeadline(promise, what) {
+  const value = await within(promise, DEADLINE_MS, HUNG);
+  if (value === HUNG) throw new Error(`${what}: not done in ${DEADLINE_MS / 1000} s`);
+  return value;
 }
 
 async function round([clientImpl, serverImpl], { kind, echoes, blob }, stack, genDir) {
